@@ -1,0 +1,173 @@
+"""flask commands: db, procedure, users, demo."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from portal.db import database
+from portal.deadlines import timeline
+from portal.demo import seed_demo
+from portal.procedure import ProcedureError, load_procedure, preset_ids, resolve_procedure
+from portal.users import ROLES, UserError, create_user
+from portal.workdays import LONDON, london
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+db_cli = AppGroup("db", help="The database schema.")
+procedure_cli = AppGroup("procedure", help="Partnership procedures: list, check, timeline.")
+users_cli = AppGroup("users", help="User accounts.")
+demo_cli = AppGroup("demo", help="The demo partnership.")
+
+
+def migration_runner():
+    from playhouse.migrations import Runner
+
+    return Runner(database.obj, directory=str(MIGRATIONS))
+
+
+def upgrade_database() -> list[str]:
+    """Apply every pending migration, in order; a deployed database is upgraded in place, never dropped."""
+    with database.connection_context():
+        return migration_runner().up()
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations."""
+    applied = upgrade_database()
+    click.echo("\n".join(f"applied {name}" for name in applied) or "database is up to date")
+
+
+@db_cli.command("status")
+def db_status() -> None:
+    """List migrations; exit 1 if any is pending."""
+    with database.connection_context():
+        rows = migration_runner().status()
+    for row in rows:
+        click.echo(f"[{'x' if row.applied else ' '}] {row.name}")
+    if any(not row.applied for row in rows):
+        sys.exit(1)
+
+
+@procedure_cli.command("list")
+def procedure_list() -> None:
+    """The preset procedures shipped with the portal."""
+    for pid in preset_ids():
+        procedure = resolve_procedure(pid)
+        click.echo(f"{pid:<12} {len(procedure.stages)} stages  {procedure.partnership}: {procedure.name}")
+
+
+def _load_or_exit(file_or_id: str):
+    try:
+        return resolve_procedure(file_or_id)
+    except ProcedureError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+
+
+@procedure_cli.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+def procedure_check(file: str) -> None:
+    """Validate a procedure file; non-zero exit naming the file, stage and value at fault."""
+    try:
+        procedure = load_procedure(file)
+    except ProcedureError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    for warning in procedure.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{file}: ok: {procedure.id}, {len(procedure.stages)} stages")
+
+
+def parse_start(value: str) -> dt.datetime:
+    """ISO 8601; a time without an offset is Europe/London time, a bare date is midnight London."""
+    moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LONDON)
+    return moment
+
+
+def _iso(moment: dt.datetime) -> str:
+    return london(moment).isoformat()
+
+
+def _human(moment: dt.datetime) -> str:
+    local = london(moment)
+    return local.strftime("%a %d %b %Y %H:%M ") + local.tzname()
+
+
+@procedure_cli.command("timeline")
+@click.argument("file_or_id")
+@click.option("--start", "start", required=True, help="ISO 8601 date-time; without an offset it is London time.")
+@click.option("--imminent", is_flag=True, help="The child is at imminent risk of significant harm.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def procedure_timeline(file_or_id: str, start: str, imminent: bool, as_json: bool) -> None:
+    """When each stage starts, its reminders and its deadline, if every stage runs to its limit."""
+    procedure = _load_or_exit(file_or_id)
+    try:
+        begin = parse_start(start)
+    except ValueError:
+        click.echo(f"error: --start {start!r} is not an ISO 8601 date-time, e.g. 2026-12-24T09:30", err=True)
+        sys.exit(2)
+    stages = timeline(procedure, begin, imminent=imminent)
+    if as_json:
+        payload = {
+            "procedure": procedure.id,
+            "stages": [
+                {
+                    "key": s.stage.key,
+                    "name": s.stage.name,
+                    "starts": _iso(s.starts),
+                    "reminders": [_iso(r) for r in s.reminders],
+                    "due": _iso(s.due),
+                }
+                for s in stages
+            ],
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    click.echo(f"{procedure.partnership}: {procedure.name} ({procedure.id})")
+    click.echo(f"Start: {_human(begin)}{'  (imminent risk)' if imminent else ''}")
+    for s in stages:
+        click.echo(f"\n{s.stage.name}")
+        click.echo(f"  starts    {_human(s.starts)}")
+        for reminder in s.reminders:
+            click.echo(f"  reminder  {_human(reminder)}")
+        click.echo(f"  due       {_human(s.due)}")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="practitioner", show_default=True)
+@click.option("--name", default="", help="Full name (defaults to the part of the address before @).")
+@click.option("--agency", default="", help="Agency name (created if new).")
+@click.password_option(help="Prompted for when not given.")
+def users_create(email: str, role: str, name: str, agency: str, password: str) -> None:
+    """Create a user account."""
+    try:
+        with database.connection_context():
+            user = create_user(email, password, role=role, name=name, agency_name=agency)
+    except UserError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"created {user.role} {user.email}")
+
+
+@demo_cli.command("seed")
+def demo_seed() -> None:
+    """Create the demo partnership's agencies, directory and users (once; a second run changes nothing)."""
+    with database.connection_context():
+        created = seed_demo()
+    click.echo("demo data created" if created else "demo data already present")
+
+
+def register(app: Flask) -> None:
+    for group in (db_cli, procedure_cli, users_cli, demo_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,75 @@
+"""Settings from the environment, with safe defaults for the embedded demo."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("PORTAL_INSTANCE", ROOT / "instance"))
+DEMO_SECRET_FILE = "dev-secret-key"  # noqa: S105 (a file name, not a secret)
+
+
+class ConfigError(RuntimeError):
+    """A setting the portal cannot run without, named so the operator can fix it."""
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _development_secret(instance: Path) -> str:
+    """A random key kept in instance/ so sessions and links survive a restart of the demo."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / DEMO_SECRET_FILE
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Every setting the portal reads, from the environment then `overrides` (tests)."""
+    env = os.environ.get
+    overrides = overrides or {}
+    instance = Path(overrides.get("INSTANCE_PATH", INSTANCE))
+    production = overrides.get("PRODUCTION", env("PORTAL_ENV", "development") == "production")
+    config = {
+        "PRODUCTION": production,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": env("SECRET_KEY"),
+        "DATABASE_URL": env("DATABASE_URL", f"sqlite:///{instance / 'portal.db'}"),
+        "HUEY_URL": env("HUEY_URL", f"sqlite:///{instance / 'huey.db'}"),
+        "PROCEDURE": env("PORTAL_PROCEDURE", "hounslow"),
+        "BASE_URL": env("BASE_URL", "http://localhost:5000").rstrip("/"),
+        "MAIL_BACKEND": env("MAIL_BACKEND", "file"),
+        "MAIL_FILE_DIR": env("MAIL_FILE_DIR", str(instance / "outbox")),
+        "MAIL_FROM": env("MAIL_FROM", "Escalation portal <escalations@portal.invalid>"),
+        "SMTP_HOST": env("SMTP_HOST", "localhost"),
+        "SMTP_PORT": int(env("SMTP_PORT", "25")),
+        "SMTP_STARTTLS": _flag("SMTP_STARTTLS", False),
+        "SMTP_USERNAME": env("SMTP_USERNAME"),
+        "SMTP_PASSWORD": env("SMTP_PASSWORD"),
+        "SMTP_TIMEOUT": float(env("SMTP_TIMEOUT", "30")),
+        "BUSINESS_MANAGER_EMAIL": env("BUSINESS_MANAGER_EMAIL", "business.manager@partnership.example"),
+        "LINK_GRACE_HOURS": int(env("LINK_GRACE_HOURS", "72")),
+        "SESSION_IDLE_MINUTES": int(env("SESSION_IDLE_MINUTES", "30")),
+        "SESSION_ABSOLUTE_HOURS": int(env("SESSION_ABSOLUTE_HOURS", "12")),
+    }
+    config.update(overrides)
+    config["SECRET_KEY"] = _secret_key(config, instance)
+    return config
+
+
+def _secret_key(config: dict, instance: Path) -> str:
+    key = config.get("SECRET_KEY")
+    if config["PRODUCTION"]:
+        if not key or len(key) < 32:
+            raise ConfigError("SECRET_KEY must be set to at least 32 characters when PORTAL_ENV=production")
+        demo = instance / DEMO_SECRET_FILE
+        if demo.exists() and demo.read_text().strip() == key:
+            raise ConfigError("SECRET_KEY is the generated development key: set a new one for production")
+        return key
+    return key or _development_secret(instance)

@@ -1,0 +1,110 @@
+"""Capability links for emailed actions.
+
+A link's token is HMAC(secret, salt): the database keeps the salt and the
+token's SHA-256 only, so a copy of the database cannot act on a case, yet the
+mail sender can rebuild the same URL for every retry of the same message.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from portal.models import ActionLink, Escalation, utcnow
+
+ACTIONS = ("resolve", "escalate", "decide")
+_secret: bytes | None = None
+
+
+class LinkRefused(Exception):
+    """Why a link cannot act: unknown, used, expired or superseded."""
+
+    def __init__(self, reason: str, link: ActionLink | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.link = link
+
+
+def init_secret(secret: str) -> None:
+    global _secret
+    _secret = hashlib.sha256(b"action-links:" + secret.encode()).digest()
+
+
+def _token_for(salt: str) -> str:
+    if _secret is None:
+        raise RuntimeError("links.init_secret() has not been called")
+    return base64.urlsafe_b64encode(hmac.digest(_secret, salt.encode(), "sha256")).decode().rstrip("=")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_link(
+    escalation: Escalation,
+    stage_index: int,
+    recipient_email: str,
+    recipient_name: str,
+    action: str,
+    expires_at: dt.datetime,
+) -> ActionLink:
+    """Create one link for one case, stage, recipient and action (call inside the transition's transaction)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown link action {action!r}")
+    salt = secrets.token_hex(32)
+    return ActionLink.create(
+        token_hash=hash_token(_token_for(salt)),
+        salt=salt,
+        escalation=escalation,
+        stage_index=stage_index,
+        recipient_email=recipient_email,
+        recipient_name=recipient_name,
+        action=action,
+        expires_at=expires_at,
+    )
+
+
+def token_of(link: ActionLink) -> str:
+    """The token to put in the emailed URL (never stored)."""
+    return _token_for(link.salt)
+
+
+def find_link(token: str, now: dt.datetime | None = None) -> ActionLink:
+    """The link a token names, if it may still act; otherwise LinkRefused saying why."""
+    if not token or len(token) > 100:
+        raise LinkRefused("unknown")
+    link = ActionLink.get_or_none(ActionLink.token_hash == hash_token(token))
+    if link is None:
+        raise LinkRefused("unknown")
+    now = now or utcnow()
+    if link.used_at is not None:
+        raise LinkRefused("used", link)
+    if (
+        link.superseded_at is not None
+        or link.escalation.status != "open"
+        or link.escalation.stage_index != link.stage_index
+    ):
+        raise LinkRefused("superseded", link)
+    if link.expires_at <= now:
+        raise LinkRefused("expired", link)
+    return link
+
+
+def supersede_links(escalation: Escalation, stage_index: int, now: dt.datetime) -> None:
+    """The stage has ended: every link still open for it stops working."""
+    ActionLink.update(superseded_at=now).where(
+        (ActionLink.escalation == escalation)
+        & (ActionLink.stage_index == stage_index)
+        & ActionLink.used_at.is_null()
+        & ActionLink.superseded_at.is_null()
+    ).execute()
+
+
+def use_link(link: ActionLink, now: dt.datetime) -> None:
+    """Mark the link used, once: a second concurrent POST finds it taken."""
+    taken = ActionLink.update(used_at=now).where((ActionLink.id == link.id) & ActionLink.used_at.is_null()).execute()
+    if not taken:
+        raise LinkRefused("used", link)

@@ -1,0 +1,289 @@
+"""The portal's tables. Times are stored as naive UTC and come back as aware UTC."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from peewee import (
+    BlobField,
+    BooleanField,
+    CharField,
+    DateField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+from peewee import DateTimeField as _DateTimeField
+
+from portal.db import database
+from portal.workdays import UTC
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+class UTCDateTimeField(_DateTimeField):
+    """Refuses naive datetimes: one London-aware value stored as text makes SQLite sweeps miss rows."""
+
+    def db_value(self, value):
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise ValueError(f"{self.name}: naive datetime {value!r}; store aware UTC only")
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return super().db_value(value)
+
+    def python_value(self, value):
+        value = super().python_value(value)
+        if isinstance(value, dt.datetime):
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value
+
+
+class JSONField(TextField):
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, sort_keys=True)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Agency(BaseModel):
+    name = CharField(max_length=200, unique=True)
+    kind = CharField(max_length=60, default="")  # social care, police, health, education...
+    active = BooleanField(default=True)
+
+
+class User(BaseModel):
+    ROLES = ("practitioner", "business_manager", "admin")
+
+    email = CharField(max_length=254, unique=True)
+    name = CharField(max_length=200)
+    role = CharField(max_length=30, default="practitioner")
+    password_hash = CharField(max_length=255, default="")
+    agency = ForeignKeyField(Agency, null=True, backref="users", on_delete="SET NULL")
+    job_title = CharField(max_length=200, default="")
+    phone = CharField(max_length=60, default="")
+    active = BooleanField(default=True)
+    failed_logins = IntegerField(default=0)
+    locked_until = UTCDateTimeField(null=True)
+    created_at = UTCDateTimeField(default=utcnow)
+
+
+class Contact(BaseModel):
+    """A directory entry: someone a procedure names by role in an agency, who may have no account."""
+
+    agency = ForeignKeyField(Agency, backref="contacts", on_delete="CASCADE")
+    role = CharField(max_length=40)
+    name = CharField(max_length=200)
+    job_title = CharField(max_length=200, default="")
+    email = CharField(max_length=254)
+    secure = BooleanField(default=False)  # address approved for personal data
+    active = BooleanField(default=True)
+
+    class Meta:
+        indexes = ((("agency", "role"), False), (("agency", "role", "email"), True))
+
+
+class Counter(BaseModel):
+    """Per-year sequence for references: incremented inside the raising transaction."""
+
+    name = CharField(max_length=40, unique=True)
+    value = IntegerField(default=0)
+
+
+class Escalation(BaseModel):
+    STATUSES = ("open", "resolved", "closed", "withdrawn")
+
+    reference = CharField(max_length=20, unique=True)
+    procedure_id = CharField(max_length=60)
+    status = CharField(max_length=20, default="open", index=True)
+    # The child
+    child_name = CharField(max_length=200)
+    child_dob = DateField(null=True)
+    child_identifier = CharField(max_length=60, default="")
+    child_on_plan = BooleanField(default=False)
+    child_looked_after = BooleanField(default=False)
+    # Who disagrees with whom
+    raiser = ForeignKeyField(User, backref="raised", on_delete="RESTRICT")
+    raiser_role = CharField(max_length=200, default="")
+    raiser_agency = ForeignKeyField(Agency, null=True, backref="+", on_delete="SET NULL")
+    raiser_contact_details = CharField(max_length=300, default="")
+    counterpart_name = CharField(max_length=200, default="")
+    counterpart_email = CharField(max_length=254, default="")
+    counterpart_agency = ForeignKeyField(Agency, null=True, backref="+", on_delete="SET NULL")
+    # The disagreement
+    categories = JSONField(default=list)
+    category_other = CharField(max_length=200, default="")
+    summary = TextField(default="")
+    action_taken = TextField(default="")
+    outcome_sought = TextField(default="")
+    lead_aware = BooleanField(default=False)
+    lead_name = CharField(max_length=200, default="")
+    imminent_risk = BooleanField(default=False)
+    specific_circumstance = CharField(max_length=40, null=True)
+    requested_due_at = UTCDateTimeField(null=True)
+    # Where it stands: the stage, its deadline and the next alert the sweep acts on
+    stage_index = IntegerField(default=0)
+    stage_started_at = UTCDateTimeField()
+    due_at = UTCDateTimeField(null=True, index=True)
+    next_alert_at = UTCDateTimeField(null=True, index=True)
+    outcome = TextField(default="")
+    version = IntegerField(default=0)  # bumped by every transition
+    created_at = UTCDateTimeField(default=utcnow)
+    closed_at = UTCDateTimeField(null=True)
+
+
+class StageRecord(BaseModel):
+    """One stage of one case: when it ran, its deadline and how it ended."""
+
+    escalation = ForeignKeyField(Escalation, backref="stage_records", on_delete="CASCADE")
+    stage_index = IntegerField()
+    stage_key = CharField(max_length=60)
+    started_at = UTCDateTimeField()
+    due_at = UTCDateTimeField()
+    ended_at = UTCDateTimeField(null=True)
+    ending = CharField(max_length=20, null=True)  # resolved | escalated | decided | withdrawn
+    statement = TextField(default="")
+
+    class Meta:
+        indexes = ((("escalation", "stage_index"), True),)
+
+
+class StageParty(BaseModel):
+    """A named contact who acts at a stage; each is emailed and gets links."""
+
+    stage = ForeignKeyField(StageRecord, backref="parties", on_delete="CASCADE")
+    party = CharField(max_length=80)  # the procedure's party, e.g. counterpart.line_manager
+    name = CharField(max_length=200)
+    email = CharField(max_length=254)
+    secure = BooleanField(default=False)
+    contact = ForeignKeyField(Contact, null=True, backref="+", on_delete="SET NULL")
+
+    class Meta:
+        indexes = ((("stage", "email"), True),)
+
+
+class AppendOnlyError(RuntimeError):
+    """Events are the case's record; they are never changed or removed."""
+
+
+class Event(BaseModel):
+    escalation = ForeignKeyField(Escalation, backref="events", on_delete="RESTRICT")
+    at = UTCDateTimeField(default=utcnow, index=True)
+    kind = CharField(max_length=40)
+    stage_index = IntegerField(null=True)
+    actor = ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
+    actor_email = CharField(max_length=254, default="")  # a link recipient without an account
+    text = TextField(default="")
+    data = JSONField(default=dict)
+
+    def save(self, *args, **kwargs):
+        if self._pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyError("events are append-only: an event cannot be changed")
+        return super().save(*args, **kwargs)
+
+    def delete_instance(self, *args, **kwargs):
+        raise AppendOnlyError("events are append-only: an event cannot be deleted")
+
+    @classmethod
+    def update(cls, *args, **kwargs):
+        raise AppendOnlyError("events are append-only: events cannot be updated")
+
+    @classmethod
+    def delete(cls, *args, **kwargs):
+        raise AppendOnlyError("events are append-only: events cannot be deleted")
+
+
+class Outbox(BaseModel):
+    """An email to send: written in the transition's transaction, sent by a task, swept if lost."""
+
+    STATUSES = ("pending", "sending", "sent", "failed")
+
+    idempotency_key = CharField(max_length=255, unique=True)
+    escalation = ForeignKeyField(Escalation, null=True, backref="emails", on_delete="RESTRICT")
+    purpose = CharField(max_length=40)
+    recipient_email = CharField(max_length=254)
+    recipient_name = CharField(max_length=200, default="")
+    context = JSONField(default=dict)
+    status = CharField(max_length=20, default="pending")
+    attempts = IntegerField(default=0)
+    next_attempt_at = UTCDateTimeField(default=utcnow)
+    lease_until = UTCDateTimeField(null=True)
+    last_error = TextField(default="")
+    message_id = CharField(max_length=255, default="")
+    created_at = UTCDateTimeField(default=utcnow)
+    sent_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("status", "next_attempt_at"), False),)
+
+
+class ActionLink(BaseModel):
+    """An emailed Resolve or Escalate link. Only the SHA-256 of its token is stored."""
+
+    token_hash = CharField(max_length=64, unique=True)
+    salt = CharField(max_length=64)
+    escalation = ForeignKeyField(Escalation, backref="links", on_delete="CASCADE")
+    stage_index = IntegerField()
+    recipient_email = CharField(max_length=254)
+    recipient_name = CharField(max_length=200, default="")
+    action = CharField(max_length=20)  # resolve | escalate
+    expires_at = UTCDateTimeField()
+    used_at = UTCDateTimeField(null=True)
+    superseded_at = UTCDateTimeField(null=True)
+    created_at = UTCDateTimeField(default=utcnow)
+
+
+class Document(BaseModel):
+    """A rendered PDF record, kept with its SHA-256."""
+
+    escalation = ForeignKeyField(Escalation, null=True, backref="documents", on_delete="RESTRICT")
+    kind = CharField(max_length=40)
+    stage_index = IntegerField(null=True)
+    key = CharField(max_length=255, unique=True)
+    status = CharField(max_length=20, default="pending")  # pending | rendered | failed
+    filename = CharField(max_length=200, default="")
+    sha256 = CharField(max_length=64, default="")
+    content = BlobField(null=True)
+    created_at = UTCDateTimeField(default=utcnow)
+    rendered_at = UTCDateTimeField(null=True)
+
+
+class Reminder(BaseModel):
+    """One alert of one stage; the unique key makes each fire at most once."""
+
+    key = CharField(max_length=255, unique=True)
+    escalation = ForeignKeyField(Escalation, backref="reminders", on_delete="CASCADE")
+    stage_index = IntegerField()
+    kind = CharField(max_length=30)  # reminder | deadline | copy
+    due_at = UTCDateTimeField()
+    sent_at = UTCDateTimeField(null=True)
+    cancelled_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("escalation", "sent_at", "due_at"), False),)
+
+
+MODELS = [
+    Agency,
+    User,
+    Contact,
+    Counter,
+    Escalation,
+    StageRecord,
+    StageParty,
+    Event,
+    Outbox,
+    ActionLink,
+    Document,
+    Reminder,
+]

@@ -1,0 +1,387 @@
+"""Procedures as data: parse a partnership's TOML file into Procedure, Stage, Duration.
+
+A new partnership is configured, not coded, so every mistake in a file must be
+reported naming the file, the stage and the value at fault.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from portal.workdays import NATIONS, WorkingCalendar
+
+PRESETS_DIR = Path(__file__).parent / "procedures"
+
+# Roles a directory contact can hold; parties and notifications name them.
+ROLES = {
+    "line_manager": "Line manager",
+    "safeguarding_lead": "Safeguarding lead / designated lead",
+    "team_manager": "Team manager",
+    "service_manager": "Service manager",
+    "head_of_service": "Head of service",
+    "director": "Director / assistant director",
+    "board_member": "Board member",
+    "business_manager": "Business manager",
+    "cp_chair_or_iro": "Child protection conference chair / IRO",
+    "dcs": "Director of Children's Services",
+    "lado": "Local Authority Designated Officer",
+    "independent_chair": "Independent chair / advisor",
+}
+SIDES = ("raiser", "counterpart", "partnership")
+CONDITIONS = {"always", "child_on_plan_or_looked_after", "imminent_risk", "specific_circumstance"}
+SPECIFIC_CIRCUMSTANCES = {
+    "child_death": "Child death where safeguarding concerns are identified",
+    "life_changing_injury": "Life-changing injury",
+    "abduction": "Abduction of a child on a child protection plan or in care",
+    "judicial_review": "Immediate threat of judicial review",
+    "media_attention": "Imminent threat of media attention",
+}
+DOCUMENTS = {
+    "escalation_notice": "Escalation Notice",
+    "request_for_resolution": "Request for Resolution",
+    "resolution_proforma": "Proforma for reporting a conflict resolved at this stage",
+    "final_decision_notice": "Final decision notice",
+}
+
+_DURATION = re.compile(r"^(?P<n>\d+)\s+(?P<unit>hours?|working\s+days?|working\s+weeks?|days?|months?)$")
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class ProcedureError(ValueError):
+    """A procedure file that cannot be used; the message names file, stage and value."""
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A timescale from a procedure: `5 working days`, `24 hours`, `same working day`..."""
+
+    text: str
+    count: int
+    unit: str  # hours | working_days | days | months | same_working_day
+
+    @classmethod
+    def parse(cls, text: Any) -> Duration:
+        if not isinstance(text, str):
+            raise ValueError(f'a duration must be text such as "5 working days", not {text!r}')
+        words = " ".join(text.lower().split())
+        if words == "same working day":
+            return cls(text, 0, "same_working_day")
+        match = _DURATION.match(words)
+        if not match:
+            raise ValueError(
+                f"unknown duration {text!r}: use N hours, N working days, N working weeks, "
+                "N days, N months or same working day"
+            )
+        count, unit = int(match["n"]), match["unit"].rstrip("s").replace(" ", "_")
+        if unit == "working_week":
+            return cls(text, count * 5, "working_days")
+        return cls(text, count, {"hour": "hours", "working_day": "working_days"}.get(unit, unit + "s"))
+
+    def after(self, start: dt.datetime, calendar: WorkingCalendar) -> dt.datetime:
+        """The instant this duration ends, counted from `start` on `calendar` (UTC)."""
+        if self.unit == "same_working_day":
+            return calendar.same_working_day(start)
+        if self.unit == "working_days":
+            return calendar.add_working_days(start, self.count)
+        if self.unit == "hours":
+            return calendar.add_hours(start, self.count)
+        if self.unit == "days":
+            return calendar.add_calendar(start, days=self.count)
+        return calendar.add_calendar(start, months=self.count)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Notification:
+    """Someone told (not asked to act) when a stage starts, if a condition holds."""
+
+    role: str
+    when: str = "always"
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A document that must reach someone within a time of the stage starting (Salford's notice)."""
+
+    role: str
+    within: Duration
+    document: str | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    index: int
+    key: str
+    name: str
+    resolve_within: Duration
+    parties: tuple[str, ...] = ()
+    escalate_within: Duration | None = None
+    records: tuple[str, ...] = ()
+    notify: tuple[Notification, ...] = ()
+    copies: tuple[Copy, ...] = ()
+    resolve_documents: tuple[str, ...] = ()
+    reminders: tuple[Duration, ...] | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Procedure:
+    id: str
+    name: str
+    partnership: str
+    calendar: WorkingCalendar
+    stages: tuple[Stage, ...]
+    reminders: tuple[Duration, ...] = ()
+    imminent_risk: Duration | None = None
+    imminent_risk_notify: tuple[str, ...] = ()
+    specific_circumstances_notify: tuple[str, ...] = ()
+    raise_documents: tuple[str, ...] = ()
+    final_documents: tuple[str, ...] = ()
+    secure_domains: tuple[str, ...] = ()
+    source: str = ""
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    def stage(self, index: int) -> Stage:
+        return self.stages[index]
+
+    @property
+    def last_index(self) -> int:
+        return len(self.stages) - 1
+
+    def stage_reminders(self, stage: Stage) -> tuple[Duration, ...]:
+        return self.reminders if stage.reminders is None else stage.reminders
+
+
+_TOP_KEYS = {
+    "id", "name", "partnership", "calendar", "close_of_business", "imminent_risk", "reminders",
+    "closed_days", "stages", "imminent_risk_notify", "specific_circumstances", "raise_documents",
+    "final_documents", "secure_domains", "source",
+}  # fmt: skip
+_STAGE_KEYS = {
+    "key", "name", "parties", "resolve_within", "escalate_within", "records", "notify", "copies",
+    "resolve_documents", "reminders", "description",
+}  # fmt: skip
+
+
+class _Reader:
+    """Collects the file name and the place being read, so every error says where."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.warnings: list[str] = []
+
+    def fail(self, where: str, message: str) -> ProcedureError:
+        return ProcedureError(f"{self.path}: {where}: {message}")
+
+    def text(self, table: dict, key: str, where: str, required: bool = True, default: str = "") -> str:
+        value = table.get(key)
+        if value is None:
+            if required:
+                raise self.fail(where, f"missing {key!r}")
+            return default
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(where, f"{key} = {value!r}: must be non-empty text")
+        return value.strip()
+
+    def text_list(self, table: dict, key: str, where: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(where, f"{key} = {value!r}: must be a list of text")
+        return tuple(v.strip() for v in value)
+
+    def duration(self, table: dict, key: str, where: str, required: bool = True) -> Duration | None:
+        if table.get(key) is None:
+            if required:
+                raise self.fail(where, f"missing {key!r}")
+            return None
+        try:
+            return Duration.parse(table[key])
+        except ValueError as error:
+            raise self.fail(where, f"{key}: {error}") from None
+
+    def durations(self, table: dict, key: str, where: str) -> tuple[Duration, ...] | None:
+        if key not in table:
+            return None
+        value = table[key]
+        if not isinstance(value, list):
+            raise self.fail(where, f"{key} = {value!r}: must be a list of durations")
+        parsed = []
+        for item in value:
+            try:
+                parsed.append(Duration.parse(item))
+            except ValueError as error:
+                raise self.fail(where, f"{key}: {error}") from None
+        return tuple(parsed)
+
+    def role(self, value: str, where: str, key: str) -> str:
+        """A party or recipient: `raiser`, `counterpart.line_manager`, `partnership.business_manager`, `dcs`..."""
+        side, _, role = value.partition(".")
+        if side in SIDES:
+            if role and role not in ROLES:
+                raise self.fail(where, f"{key}: unknown role {role!r} in {value!r} (roles: {', '.join(ROLES)})")
+            if side == "partnership" and not role:
+                raise self.fail(where, f"{key}: {value!r} needs a role, e.g. partnership.business_manager")
+            return value
+        if value in ROLES and not role:
+            return value
+        raise self.fail(where, f"{key}: unknown party {value!r}: use raiser, counterpart, partnership or SIDE.ROLE")
+
+    def roles(self, table: dict, key: str, where: str) -> tuple[str, ...]:
+        return tuple(self.role(value, where, key) for value in self.text_list(table, key, where))
+
+    def documents(self, table: dict, key: str, where: str) -> tuple[str, ...]:
+        names = self.text_list(table, key, where)
+        for name in names:
+            if name not in DOCUMENTS:
+                raise self.fail(where, f"{key}: unknown document {name!r} (documents: {', '.join(DOCUMENTS)})")
+        return names
+
+    def unknown_keys(self, table: dict, known: set[str], where: str) -> None:
+        for key in sorted(set(table) - known):
+            self.warnings.append(f"{self.path}: {where}: unknown key {key!r} ignored")
+
+    def tables(self, table: dict, key: str, where: str) -> list[dict]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.fail(where, f'{key} must be a list of tables, e.g. [{{ role = "dcs" }}]')
+        return value
+
+
+def _stage(reader: _Reader, raw: Any, index: int, seen: set[str]) -> Stage:
+    where = f"stage {index + 1}"
+    if not isinstance(raw, dict):
+        raise reader.fail(where, "each [[stages]] entry must be a table")
+    key = reader.text(raw, "key", where)
+    where = f"stage {index + 1} ({key})"
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", key):
+        raise reader.fail(where, f"key = {key!r}: use lower-case letters, digits, - and _")
+    if key in seen:
+        raise reader.fail(where, f"duplicate stage key {key!r}")
+    seen.add(key)
+    reader.unknown_keys(raw, _STAGE_KEYS, where)
+    notify = []
+    for item in reader.tables(raw, "notify", where):
+        when = item.get("when", "always")
+        if when not in CONDITIONS:
+            raise reader.fail(
+                where, f"notify: unknown condition {when!r} (conditions: {', '.join(sorted(CONDITIONS))})"
+            )
+        notify.append(Notification(reader.role(reader.text(item, "role", where + " notify"), where, "notify"), when))
+    copies = []
+    for item in reader.tables(raw, "copies", where):
+        document = item.get("document")
+        if document is not None and document not in DOCUMENTS:
+            raise reader.fail(where, f"copies: unknown document {document!r}")
+        copies.append(
+            Copy(
+                reader.role(reader.text(item, "role", where + " copies"), where, "copies"),
+                reader.duration(item, "within", where + " copies"),
+                document,
+            )
+        )
+    return Stage(
+        index=index,
+        key=key,
+        name=reader.text(raw, "name", where),
+        resolve_within=reader.duration(raw, "resolve_within", where),
+        parties=reader.roles(raw, "parties", where),
+        escalate_within=reader.duration(raw, "escalate_within", where, required=False),
+        records=reader.text_list(raw, "records", where),
+        notify=tuple(notify),
+        copies=tuple(copies),
+        resolve_documents=reader.documents(raw, "resolve_documents", where),
+        reminders=reader.durations(raw, "reminders", where),
+        description=reader.text(raw, "description", where, required=False),
+    )
+
+
+def parse_procedure(data: dict, path: str, default_id: str = "") -> Procedure:
+    """Build a Procedure from parsed TOML, refusing anything the deadline rules cannot use."""
+    reader = _Reader(path)
+    top = "procedure"
+    reader.unknown_keys(data, _TOP_KEYS, top)
+    procedure_id = reader.text(data, "id", top, required=not default_id, default=default_id)
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", procedure_id):
+        raise reader.fail(top, f"id = {procedure_id!r}: use lower-case letters, digits, - and _")
+    nation = reader.text(data, "calendar", top, required=False, default="england-and-wales")
+    if nation not in NATIONS:
+        raise reader.fail(top, f"calendar = {nation!r}: use one of {', '.join(NATIONS)}")
+    close = reader.text(data, "close_of_business", top, required=False, default="17:00")
+    clock = _CLOCK.match(close)
+    if not clock:
+        raise reader.fail(top, f'close_of_business = {close!r}: use 24-hour HH:MM, e.g. "17:00"')
+    closed_days = []
+    raw_days = data.get("closed_days", [])
+    if not isinstance(raw_days, list):
+        raise reader.fail(top, f"closed_days = {raw_days!r}: must be a list of ISO dates")
+    for value in raw_days:
+        try:
+            closed_days.append(value if isinstance(value, dt.date) else dt.date.fromisoformat(value))
+        except (TypeError, ValueError):
+            raise reader.fail(top, f"closed_days: {value!r} is not an ISO date (YYYY-MM-DD)") from None
+    raw_stages = data.get("stages")
+    if not isinstance(raw_stages, list) or not raw_stages:
+        raise reader.fail(top, "no stages: add at least one [[stages]] table")
+    seen: set[str] = set()
+    stages = tuple(_stage(reader, raw, index, seen) for index, raw in enumerate(raw_stages))
+    circumstances = data.get("specific_circumstances", {})
+    if not isinstance(circumstances, dict):
+        raise reader.fail(top, "specific_circumstances must be a table with notify = [roles]")
+    name = reader.text(data, "name", top)
+    return Procedure(
+        id=procedure_id,
+        name=name,
+        partnership=reader.text(data, "partnership", top, required=False, default=name),
+        calendar=WorkingCalendar(nation, dt.time(int(clock[1]), int(clock[2])), closed_days),
+        stages=stages,
+        reminders=reader.durations(data, "reminders", top) or (),
+        imminent_risk=reader.duration(data, "imminent_risk", top, required=False),
+        imminent_risk_notify=reader.roles(data, "imminent_risk_notify", top),
+        specific_circumstances_notify=reader.roles(circumstances, "notify", "specific_circumstances"),
+        raise_documents=reader.documents(data, "raise_documents", top),
+        final_documents=reader.documents(data, "final_documents", top),
+        secure_domains=tuple(d.lower() for d in reader.text_list(data, "secure_domains", top)),
+        source=reader.text(data, "source", top, required=False),
+        warnings=tuple(reader.warnings),
+    )
+
+
+def load_procedure(path: str | Path) -> Procedure:
+    """Read and check one procedure file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProcedureError(f"{path}: no such file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ProcedureError(f"{path}: not valid TOML: {error}") from None
+    return parse_procedure(data, str(path), default_id=path.stem)
+
+
+def preset_ids() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+
+
+def resolve_procedure(file_or_id: str) -> Procedure:
+    """A preset by id (`hounslow`), or any procedure file by path."""
+    preset = PRESETS_DIR / f"{file_or_id}.toml"
+    if "/" not in file_or_id and not file_or_id.endswith(".toml") and preset.exists():
+        return load_procedure(preset)
+    if not Path(file_or_id).exists():
+        raise ProcedureError(f"{file_or_id}: no such file or preset (presets: {', '.join(preset_ids())})")
+    return load_procedure(file_or_id)
+
+
+def load_all_procedures(current: str) -> tuple[dict[str, Procedure], Procedure]:
+    """Every preset plus the configured procedure (a preset id or a file), keyed by id."""
+    procedures = {pid: load_procedure(PRESETS_DIR / f"{pid}.toml") for pid in preset_ids()}
+    chosen = resolve_procedure(current)
+    procedures[chosen.id] = chosen
+    return procedures, chosen

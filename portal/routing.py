@@ -1,0 +1,66 @@
+"""Who a procedure's party names for a case: the raiser, the counterpart or a directory role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from portal.models import Agency, Contact, Escalation
+from portal.procedure import Procedure
+
+
+@dataclass(frozen=True)
+class Recipient:
+    party: str
+    name: str
+    email: str
+    secure: bool = False
+    contact_id: int | None = None
+
+
+def _is_secure(procedure: Procedure, email: str, flagged: bool) -> bool:
+    domain = email.rpartition("@")[2].lower()
+    return flagged or any(domain == d or domain.endswith("." + d) for d in procedure.secure_domains)
+
+
+def _contacts(party: str, escalation: Escalation) -> list[Contact]:
+    side, _, role = party.partition(".")
+    query = Contact.select().join(Agency).where(Contact.active & Agency.active)
+    if side == "raiser":
+        return list(query.where((Contact.agency == escalation.raiser_agency_id) & (Contact.role == role)))
+    if side == "counterpart":
+        return list(query.where((Contact.agency == escalation.counterpart_agency_id) & (Contact.role == role)))
+    if side == "partnership":
+        return list(query.where((Agency.kind == "partnership") & (Contact.role == role)))
+    return list(query.where(Contact.role == party).order_by(Agency.kind != "partnership", Contact.id))
+
+
+def resolve_party(procedure: Procedure, party: str, escalation: Escalation) -> list[Recipient]:
+    """The people a party names for this case (may be none: the escalating person then names them)."""
+    if party == "raiser":
+        user = escalation.raiser
+        return [Recipient(party, user.name, user.email, _is_secure(procedure, user.email, False))]
+    if party == "counterpart":
+        if not escalation.counterpart_email:
+            return []
+        email = escalation.counterpart_email
+        return [Recipient(party, escalation.counterpart_name, email, _is_secure(procedure, email, False))]
+    return [
+        Recipient(party, c.name, c.email, _is_secure(procedure, c.email, c.secure), c.id)
+        for c in _contacts(party, escalation)
+    ]
+
+
+def resolve_parties(procedure: Procedure, parties: tuple[str, ...], escalation: Escalation) -> list[Recipient]:
+    """Every person the parties name, each address once."""
+    seen: dict[str, Recipient] = {}
+    for party in parties:
+        for recipient in resolve_party(procedure, party, escalation):
+            seen.setdefault(recipient.email.lower(), recipient)
+    return list(seen.values())
+
+
+def named_recipient(procedure: Procedure, party: str, name: str, email: str) -> Recipient:
+    """Someone named by hand by the person escalating; secure only by the procedure's secure domains."""
+    contact = Contact.get_or_none(Contact.email == email)
+    flagged = bool(contact and contact.secure)
+    return Recipient(party, name, email, _is_secure(procedure, email, flagged), contact.id if contact else None)

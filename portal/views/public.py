@@ -1,0 +1,21 @@
+"""Pages anyone on the intranet may see: the procedure the partnership follows."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+
+from portal import current_procedure
+from portal.deadlines import timeline
+from portal.models import utcnow
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+def procedure():
+    """How the partnership's procedure works, with the deadlines a case raised now would have."""
+    proc, now = current_procedure(current_app), utcnow()
+    imminent_due = proc.imminent_risk.after(now, proc.calendar) if proc.imminent_risk else None
+    return render_template(
+        "public/procedure.html", procedure=proc, schedule=timeline(proc, now), imminent_due=imminent_due
+    )

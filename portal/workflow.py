@@ -1,0 +1,444 @@
+"""The state machine of an escalation: raise, record, resolve, escalate, withdraw, decide.
+
+Plain Python (no Flask). Each transition is one transaction that changes the
+case, appends its event and writes its outbox rows; the sender is woken only
+after the commit, and the outbox sweep covers a wake-up that never comes.
+
+    open at stage k --resolve--> resolved
+    open at stage k --escalate--> open at stage k+1       (k < last)
+    open at last stage --decide--> closed
+    open --withdraw (raiser)--> withdrawn
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from portal import links
+from portal.db import database
+from portal.deadlines import schedule_stage
+from portal.mail import queue_email, wake_sender
+from portal.models import (
+    Counter,
+    Document,
+    Escalation,
+    Event,
+    Reminder,
+    StageParty,
+    StageRecord,
+    User,
+    utcnow,
+)
+from portal.procedure import SPECIFIC_CIRCUMSTANCES, Procedure, Stage
+from portal.routing import Recipient, resolve_parties
+from portal.workdays import to_utc
+
+LINK_GRACE = dt.timedelta(hours=72)
+MAX_TEXT = 10_000
+
+
+class WorkflowError(Exception):
+    """A transition the procedure does not allow; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a signed-in user, or a link recipient known only by address."""
+
+    user: User | None = None
+    email: str = ""
+    name: str = ""
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(user=user, email=user.email, name=user.name)
+
+
+@dataclass
+class EscalationDetails:
+    """What the raiser records (Hounslow stage 1, Salford's notice, Bury's Request for Resolution)."""
+
+    child_name: str
+    summary: str
+    outcome_sought: str
+    child_dob: dt.date | None = None
+    child_identifier: str = ""
+    child_on_plan: bool = False
+    child_looked_after: bool = False
+    raiser_role: str = ""
+    raiser_agency_id: int | None = None
+    raiser_contact_details: str = ""
+    counterpart_name: str = ""
+    counterpart_email: str = ""
+    counterpart_agency_id: int | None = None
+    categories: list[str] = field(default_factory=list)
+    category_other: str = ""
+    action_taken: str = ""
+    lead_aware: bool = False
+    lead_name: str = ""
+    imminent_risk: bool = False
+    specific_circumstance: str | None = None
+    requested_due_at: dt.datetime | None = None
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return to_utc(now) if now is not None else utcnow()
+
+
+def _required_text(value: str, what: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise WorkflowError(f"Enter {what}")
+    if len(text) > MAX_TEXT:
+        raise WorkflowError(f"{what[0].upper()}{what[1:]} must be {MAX_TEXT:,} characters or fewer")
+    return text
+
+
+def _next_reference(now: dt.datetime) -> str:
+    name = f"escalation-{now.year}"
+    Counter.insert(name=name, value=1).on_conflict(
+        conflict_target=[Counter.name], update={Counter.value: Counter.value + 1}
+    ).execute()
+    return f"ESC-{now.year}-{Counter.get(Counter.name == name).value:04d}"
+
+
+def _event(escalation: Escalation, kind: str, actor: Actor | None, now: dt.datetime, text: str = "", **data) -> Event:
+    return Event.create(
+        escalation=escalation,
+        at=now,
+        kind=kind,
+        stage_index=escalation.stage_index,
+        actor=actor.user if actor else None,
+        actor_email=actor.email if actor else "",
+        text=text,
+        data=data,
+    )
+
+
+def _require_open(escalation: Escalation) -> None:
+    if escalation.status != "open":
+        raise WorkflowError(f"{escalation.reference} is {escalation.status}: no further action can be taken on it")
+
+
+def _save_transition(escalation: Escalation, **changes) -> None:
+    """Apply `changes` only if nobody else changed the case since it was read (no lost updates)."""
+    changes["version"] = escalation.version + 1
+    updated = (
+        Escalation.update(**changes)
+        .where((Escalation.id == escalation.id) & (Escalation.version == escalation.version))
+        .execute()
+    )
+    if not updated:
+        raise WorkflowError(f"{escalation.reference} was changed by someone else: reload the case and try again")
+    for name, value in changes.items():
+        setattr(escalation, name, value)
+
+
+def _refresh_next_alert(escalation: Escalation) -> dt.datetime | None:
+    nxt = (
+        Reminder.select(Reminder.due_at)
+        .where((Reminder.escalation == escalation) & Reminder.sent_at.is_null() & Reminder.cancelled_at.is_null())
+        .order_by(Reminder.due_at)
+        .first()
+    )
+    return nxt.due_at if nxt else None
+
+
+def _business_managers(procedure: Procedure, escalation: Escalation) -> list[Recipient]:
+    return resolve_parties(procedure, ("partnership.business_manager",), escalation)
+
+
+def _queue_to(escalation: Escalation, purpose: str, recipients: list[Recipient], key: str, **context) -> list[int]:
+    return [
+        outbox_id
+        for r in recipients
+        if (outbox_id := queue_email(escalation, purpose, r, f"{key}/{purpose}/{r.email.lower()}", context))
+    ]
+
+
+def _condition_holds(condition: str, escalation: Escalation) -> bool:
+    return {
+        "always": True,
+        "child_on_plan_or_looked_after": escalation.child_on_plan or escalation.child_looked_after,
+        "imminent_risk": escalation.imminent_risk,
+        "specific_circumstance": bool(escalation.specific_circumstance),
+    }[condition]
+
+
+def _start_stage(
+    procedure: Procedure,
+    escalation: Escalation,
+    stage: Stage,
+    starts: dt.datetime,
+    named: list[Recipient] | None = None,
+) -> tuple[StageRecord, list[int]]:
+    """Record the stage, its people, links, reminders and emails. Runs inside the caller's transaction."""
+    schedule = schedule_stage(
+        procedure, stage, starts, escalation.imminent_risk, escalation.requested_due_at if stage.index == 0 else None
+    )
+    record = StageRecord.create(
+        escalation=escalation, stage_index=stage.index, stage_key=stage.key, started_at=starts, due_at=schedule.due
+    )
+    recipients = named or resolve_parties(procedure, stage.parties, escalation)
+    key = f"{escalation.reference}/stage{stage.index + 1}"
+    actions = ("resolve", "escalate") if stage.index < procedure.last_index else ("resolve", "decide")
+    outbox: list[int] = []
+    for recipient in recipients:
+        StageParty.create(
+            stage=record,
+            party=recipient.party,
+            name=recipient.name,
+            email=recipient.email,
+            secure=recipient.secure,
+            contact=recipient.contact_id,
+        )
+        issued = {
+            action: links.issue_link(
+                escalation, stage.index, recipient.email, recipient.name, action, schedule.due + LINK_GRACE
+            ).id
+            for action in actions
+        }
+        outbox += _queue_to(escalation, "stage_started", [recipient], key, stage_index=stage.index, links=issued)
+    for notification in stage.notify:
+        if _condition_holds(notification.when, escalation):
+            people = resolve_parties(procedure, (notification.role,), escalation)
+            outbox += _queue_to(escalation, "stage_notice", people, key, stage_index=stage.index)
+    for copy in stage.copies:
+        people = resolve_parties(procedure, (copy.role,), escalation)
+        outbox += _queue_to(escalation, "copy", people, key, stage_index=stage.index, document=copy.document)
+        Reminder.create(
+            key=f"{key}/copy/{copy.role}",
+            escalation=escalation,
+            stage_index=stage.index,
+            kind="copy",
+            due_at=copy.within.after(starts, procedure.calendar),
+        )
+    for number, moment in enumerate(schedule.reminders, start=1):
+        Reminder.create(
+            key=f"{key}/reminder{number}",
+            escalation=escalation,
+            stage_index=stage.index,
+            kind="reminder",
+            due_at=moment,
+        )
+    Reminder.create(
+        key=f"{key}/deadline", escalation=escalation, stage_index=stage.index, kind="deadline", due_at=schedule.due
+    )
+    return record, outbox
+
+
+def _end_stage(escalation: Escalation, ending: str, statement: str, now: dt.datetime) -> None:
+    StageRecord.update(ended_at=now, ending=ending, statement=statement).where(
+        (StageRecord.escalation == escalation) & (StageRecord.stage_index == escalation.stage_index)
+    ).execute()
+    links.supersede_links(escalation, escalation.stage_index, now)
+    Reminder.update(cancelled_at=now).where(
+        (Reminder.escalation == escalation)
+        & (Reminder.stage_index == escalation.stage_index)
+        & Reminder.sent_at.is_null()
+        & Reminder.cancelled_at.is_null()
+        & (Reminder.kind != "copy")
+    ).execute()
+
+
+def _documents(escalation: Escalation, kinds: tuple[str, ...], stage_index: int | None) -> None:
+    for kind in kinds:
+        suffix = "" if stage_index is None else f"-stage{stage_index + 1}"
+        Document.insert(
+            escalation=escalation, kind=kind, stage_index=stage_index, key=f"{escalation.reference}/{kind}{suffix}"
+        ).on_conflict_ignore().execute()
+
+
+def raise_escalation(
+    procedure: Procedure, raiser: User, details: EscalationDetails, now: dt.datetime | None = None
+) -> Escalation:
+    """Open a case at the first stage, with its deadline, people, reminders and emails."""
+    now = _now(now)
+    child_name = _required_text(details.child_name, "the child's name")
+    summary = _required_text(details.summary, "a brief description of the concern")
+    outcome = _required_text(details.outcome_sought, "the outcome sought")
+    circumstance = details.specific_circumstance or None
+    if circumstance is not None and circumstance not in SPECIFIC_CIRCUMSTANCES:
+        raise WorkflowError(f"Unknown specific circumstance {circumstance!r}")
+    requested = to_utc(details.requested_due_at) if details.requested_due_at else None
+    if requested is not None:
+        if requested <= now:
+            raise WorkflowError("The earlier deadline must be in the future")
+        normal = schedule_stage(procedure, procedure.stages[0], now, details.imminent_risk).due
+        if requested > normal:
+            raise WorkflowError("The earlier deadline must be before the procedure's own deadline for this stage")
+    with database.atomic():
+        escalation = Escalation.create(
+            reference=_next_reference(now),
+            procedure_id=procedure.id,
+            child_name=child_name,
+            child_dob=details.child_dob,
+            child_identifier=details.child_identifier.strip(),
+            child_on_plan=details.child_on_plan,
+            child_looked_after=details.child_looked_after,
+            raiser=raiser,
+            raiser_role=details.raiser_role.strip(),
+            raiser_agency=details.raiser_agency_id or raiser.agency_id,
+            raiser_contact_details=details.raiser_contact_details.strip(),
+            counterpart_name=details.counterpart_name.strip(),
+            counterpart_email=details.counterpart_email.strip().lower(),
+            counterpart_agency=details.counterpart_agency_id,
+            categories=list(details.categories),
+            category_other=details.category_other.strip(),
+            summary=summary,
+            action_taken=details.action_taken.strip(),
+            outcome_sought=outcome,
+            lead_aware=details.lead_aware,
+            lead_name=details.lead_name.strip(),
+            imminent_risk=details.imminent_risk,
+            specific_circumstance=circumstance,
+            requested_due_at=requested,
+            stage_index=0,
+            stage_started_at=now,
+            created_at=now,
+        )
+        _event(escalation, "raised", Actor.of(raiser), now, summary)
+        record, outbox = _start_stage(procedure, escalation, procedure.stages[0], now)
+        key = f"{escalation.reference}/raised"
+        if escalation.imminent_risk:
+            people = resolve_parties(procedure, procedure.imminent_risk_notify, escalation)
+            outbox += _queue_to(escalation, "imminent_risk", people, key)
+        if circumstance:
+            people = resolve_parties(procedure, procedure.specific_circumstances_notify, escalation)
+            outbox += _queue_to(escalation, "specific_circumstance", people, key)
+            _event(escalation, "specific_circumstance", None, now, SPECIFIC_CIRCUMSTANCES[circumstance])
+        outbox += _queue_to(escalation, "business_manager_update", _business_managers(procedure, escalation), key)
+        _documents(escalation, procedure.raise_documents, None)
+        escalation.due_at = record.due_at
+        escalation.next_alert_at = _refresh_next_alert(escalation)
+        escalation.save()
+    wake_sender(outbox)
+    return escalation
+
+
+def add_record(escalation: Escalation, actor: Actor, text: str, now: dt.datetime | None = None) -> Event:
+    """A written record of a discussion; allowed while the case is open."""
+    now = _now(now)
+    text = _required_text(text, "a record of the discussion")
+    _require_open(escalation)
+    with database.atomic():
+        _save_transition(escalation)
+        return _event(escalation, "record", actor, now, text)
+
+
+def _finish(
+    procedure: Procedure,
+    escalation: Escalation,
+    actor: Actor,
+    now: dt.datetime,
+    kind: str,
+    status: str,
+    text: str,
+    documents: tuple[str, ...] = (),
+    **data,
+) -> None:
+    """End the current stage and the case: resolved, closed by decision, or withdrawn."""
+    with database.atomic():
+        ending = {"resolved": "resolved", "closed": "decided", "withdrawn": "withdrawn"}[status]
+        _save_transition(escalation, status=status, outcome=text, closed_at=now, next_alert_at=None)
+        _end_stage(escalation, ending, text, now)
+        _event(escalation, kind, actor, now, text, **data)
+        _documents(escalation, documents, escalation.stage_index)
+        key = f"{escalation.reference}/stage{escalation.stage_index + 1}"
+        people = resolve_parties(procedure, ("raiser",), escalation) + _business_managers(procedure, escalation)
+        outbox = _queue_to(escalation, kind, people, key, stage_index=escalation.stage_index)
+    wake_sender(outbox)
+
+
+def resolve(
+    procedure: Procedure,
+    escalation: Escalation,
+    actor: Actor,
+    statement: str,
+    learning: str = "",
+    now: dt.datetime | None = None,
+) -> None:
+    """Agreement reached at the current stage; the agreed outcome statement is the record."""
+    now = _now(now)
+    statement = _required_text(statement, "the agreed outcome")
+    _require_open(escalation)
+    stage = procedure.stage(escalation.stage_index)
+    _finish(
+        procedure,
+        escalation,
+        actor,
+        now,
+        "resolved",
+        "resolved",
+        statement,
+        stage.resolve_documents,
+        learning=(learning or "").strip()[:MAX_TEXT],
+    )
+
+
+def decide(
+    procedure: Procedure, escalation: Escalation, actor: Actor, decision: str, now: dt.datetime | None = None
+) -> None:
+    """The final decision at the last stage closes the case."""
+    now = _now(now)
+    decision = _required_text(decision, "the final decision")
+    _require_open(escalation)
+    if escalation.stage_index != procedure.last_index:
+        raise WorkflowError(
+            f"A final decision is made only at {procedure.stages[-1].name}; "
+            f"{escalation.reference} is at {procedure.stage(escalation.stage_index).name}"
+        )
+    _finish(procedure, escalation, actor, now, "decided", "closed", decision, procedure.final_documents)
+
+
+def withdraw(
+    procedure: Procedure, escalation: Escalation, actor: Actor, reason: str, now: dt.datetime | None = None
+) -> None:
+    """Only the raiser may withdraw, and must say why."""
+    now = _now(now)
+    reason = _required_text(reason, "the reason for withdrawing")
+    _require_open(escalation)
+    if actor.user is None or actor.user.id != escalation.raiser_id:
+        raise WorkflowError("Only the person who raised the escalation can withdraw it")
+    _finish(procedure, escalation, actor, now, "withdrawn", "withdrawn", reason)
+
+
+def escalate(
+    procedure: Procedure,
+    escalation: Escalation,
+    actor: Actor,
+    reason: str,
+    named: list[Recipient] | None = None,
+    now: dt.datetime | None = None,
+) -> StageRecord:
+    """Move to the next stage, which starts now with its own deadline and people."""
+    now = _now(now)
+    reason = _required_text(reason, "the reason for escalating")
+    _require_open(escalation)
+    if escalation.stage_index >= procedure.last_index:
+        raise WorkflowError(
+            f"{escalation.reference} is at the last stage ({procedure.stages[-1].name}): "
+            "it can be resolved or decided, not escalated"
+        )
+    nxt = procedure.stage(escalation.stage_index + 1)
+    with database.atomic():
+        _end_stage(escalation, "escalated", reason, now)
+        _save_transition(escalation, stage_index=nxt.index, stage_started_at=now)
+        _event(escalation, "escalated", actor, now, reason, to_stage=nxt.key)
+        record, outbox = _start_stage(procedure, escalation, nxt, now, named)
+        key = f"{escalation.reference}/stage{nxt.index + 1}"
+        people = resolve_parties(procedure, ("raiser",), escalation) + _business_managers(procedure, escalation)
+        outbox += _queue_to(escalation, "escalated", people, key, stage_index=nxt.index)
+        Escalation.update(due_at=record.due_at, next_alert_at=_refresh_next_alert(escalation)).where(
+            Escalation.id == escalation.id
+        ).execute()
+        escalation.due_at = record.due_at
+    wake_sender(outbox)
+    return record
+
+
+def record_view(escalation: Escalation, actor: Actor, now: dt.datetime | None = None, **data) -> Event:
+    """Every view of a case is part of its record (who saw a child's details, and when)."""
+    with database.atomic():
+        return _event(escalation, "viewed", actor, _now(now), **data)

@@ -1,0 +1,71 @@
+"""Test data: agencies with a full directory, users per role, and escalations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from portal import links
+from portal.models import Agency, Contact, User
+from portal.procedure import load_procedure
+from portal.users import hash_password
+from portal.workflow import EscalationDetails, raise_escalation
+from tests.conftest import TEST_PROCEDURE
+
+PASSWORD = "correct horse battery staple"
+_serial = itertools.count(1)
+_hash: str | None = None
+
+
+def procedure():
+    return load_procedure(TEST_PROCEDURE)
+
+
+def agency(name: str | None = None, kind: str = "social care", roles=("line_manager", "safeguarding_lead")) -> Agency:
+    agency = Agency.create(name=name or f"Agency {next(_serial)}", kind=kind)
+    for role in roles:
+        Contact.create(
+            agency=agency, role=role, name=f"{role} of {agency.name}", email=f"{role}.{agency.id}@agency.example"
+        )
+    return agency
+
+
+def partnership() -> Agency:
+    return agency("The Partnership", "partnership", roles=("business_manager", "dcs", "cp_chair_or_iro"))
+
+
+def user(role: str = "practitioner", agency_: Agency | None = None, email: str | None = None) -> User:
+    global _hash
+    _hash = _hash or hash_password(PASSWORD)
+    n = next(_serial)
+    return User.create(
+        email=email or f"user{n}@agency.example", name=f"User {n}", role=role, agency=agency_, password_hash=_hash
+    )
+
+
+def details(**overrides) -> EscalationDetails:
+    values = dict(
+        child_name="Zzyzx Canaryson",
+        child_dob=dt.date(2019, 3, 1),
+        summary="The referral was closed without an assessment.",
+        outcome_sought="A strategy discussion this week.",
+        action_taken="Phoned the duty manager twice.",
+        counterpart_name="Pat Counter",
+        counterpart_email="pat.counter@police.example",
+        categories=["thresholds"],
+    )
+    values.update(overrides)
+    return EscalationDetails(**values)
+
+
+def world():
+    """A raiser's agency, a counterpart agency, the partnership and a raiser: enough for every stage."""
+    links.init_secret("test-secret")
+    ours, theirs = agency("Children's Social Care"), agency("Police", "police")
+    partnership()
+    raiser = user(agency_=ours)
+    return raiser, ours, theirs
+
+
+def escalation(raiser: User, theirs: Agency, now: dt.datetime, proc=None, **overrides):
+    return raise_escalation(proc or procedure(), raiser, details(counterpart_agency_id=theirs.id, **overrides), now=now)

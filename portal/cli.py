@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -14,7 +17,7 @@ from flask.cli import AppGroup
 from portal.db import database
 from portal.deadlines import timeline
 from portal.demo import seed_demo
-from portal.procedure import ProcedureError, load_procedure, preset_ids, resolve_procedure
+from portal.procedure import ProcedureError, preset_ids, resolve_procedure
 from portal.users import ROLES, UserError, create_user
 from portal.workdays import LONDON, london
 
@@ -73,17 +76,13 @@ def _load_or_exit(file_or_id: str):
 
 
 @procedure_cli.command("check")
-@click.argument("file", type=click.Path(dir_okay=False))
-def procedure_check(file: str) -> None:
-    """Validate a procedure file; non-zero exit naming the file, stage and value at fault."""
-    try:
-        procedure = load_procedure(file)
-    except ProcedureError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+@click.argument("file_or_id")
+def procedure_check(file_or_id: str) -> None:
+    """Validate a procedure file (or preset); non-zero exit naming the file, stage and value at fault."""
+    procedure = _load_or_exit(file_or_id)
     for warning in procedure.warnings:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(f"{file}: ok: {procedure.id}, {len(procedure.stages)} stages")
+    click.echo(f"{file_or_id}: ok: {procedure.id}, {len(procedure.stages)} stages")
 
 
 def parse_start(value: str) -> dt.datetime:
@@ -168,6 +167,41 @@ def demo_seed() -> None:
     click.echo("demo data created" if created else "demo data already present")
 
 
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the web server and the huey consumer together; Ctrl-C stops both gracefully."""
+    bindir = Path(sys.executable).parent
+    commands = [
+        [str(bindir / "huey_consumer"), "tasks.huey", "--workers", "2", "--worker-type", "thread"],
+        [str(bindir / "gunicorn"), "--workers", str(workers), "--bind", f"{host}:{port}", "wsgi:app"],
+    ]
+    # Own sessions, so the one SIGINT each gets is ours: huey finishes its running task before it exits.
+    children = [subprocess.Popen(command, start_new_session=True) for command in commands]
+    click.echo(f"Portal on http://{host}:{port}/ with its task consumer. Ctrl-C stops both.")
+    interrupted = False
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        for child in children:
+            try:
+                child.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    if not interrupted:
+        click.echo("error: the web server or the task consumer stopped; both are now stopped", err=True)
+        sys.exit(1)
+
+
 def register(app: Flask) -> None:
     for group in (db_cli, procedure_cli, users_cli, demo_cli):
         app.cli.add_command(group)
+    app.cli.add_command(serve)

@@ -1,0 +1,33 @@
+# make run: set up, upgrade the database, seed the demo, serve the portal and its task consumer.
+# make test: lint, then every test suite (PostgreSQL/Redis too when TEST_DATABASE_URL/TEST_REDIS_URL are set).
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask
+PYTHON ?= python3
+
+.PHONY: run test lint setup clean
+
+run: setup
+	$(FLASK) procedure check $${PORTAL_PROCEDURE:-hounslow}
+	$(FLASK) db upgrade
+	$(FLASK) demo seed
+	$(FLASK) serve --host $${HOST:-127.0.0.1} --port $${PORT:-5000}
+
+test: setup lint
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt .ci/system-packages
+	bash .ci/system-packages
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) instance

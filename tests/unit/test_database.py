@@ -1,0 +1,52 @@
+"""The schema the migrations build matches the models; times are stored as UTC only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from peewee import SqliteDatabase
+from playhouse.schema_diff import diff_models
+
+from portal.db import database, make_database
+from portal.models import MODELS, Agency, Escalation
+from tests import factories
+
+
+def test_migrations_build_exactly_the_models(db):
+    assert not diff_models(database.obj, MODELS), diff_models(database.obj, MODELS)
+
+
+def test_sqlite_settings_protect_every_commit(db):
+    if not isinstance(database.obj, SqliteDatabase):
+        pytest.skip("SQLite pragmas only")
+    pragmas = {
+        name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]
+        for name in ("journal_mode", "synchronous", "foreign_keys")
+    }
+    assert pragmas == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1}
+    assert database.obj._lock_type == "IMMEDIATE"
+
+
+def test_in_memory_sqlite_is_refused():
+    with pytest.raises(ValueError, match="in-memory"):
+        make_database("sqlite:///:memory:")
+
+
+def test_a_london_time_is_stored_as_utc_and_found_by_a_utc_query(db):
+    raiser, _, theirs = factories.world()
+    summer_morning = dt.datetime(2026, 6, 1, 10, 0, tzinfo=ZoneInfo("Europe/London"))  # 09:00Z
+    case = factories.escalation(raiser, theirs, dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.UTC))
+    Escalation.update(next_alert_at=summer_morning).where(Escalation.id == case.id).execute()
+    due = Escalation.select().where(Escalation.next_alert_at <= dt.datetime(2026, 6, 1, 9, 30, tzinfo=dt.UTC))
+    assert [c.id for c in due] == [case.id]
+    assert Escalation.get_by_id(case.id).next_alert_at == dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
+
+
+def test_naive_times_are_refused_by_the_database_layer(db):
+    agency = Agency.create(name="Somewhere")
+    user = factories.user(agency_=agency)
+    with pytest.raises(ValueError, match="naive"):
+        user.locked_until = dt.datetime(2026, 1, 1, 12, 0)
+        user.save()

@@ -48,7 +48,9 @@ DOCUMENTS = {
     "final_decision_notice": "Final decision notice",
 }
 
-_DURATION = re.compile(r"^(?P<n>\d+)\s+(?P<unit>hours?|working\s+days?|working\s+weeks?|days?|months?)$")
+_DURATION = re.compile(
+    r"^(?P<n>\d{1,4})\s+(?P<unit>hours?|working\s+days?|working\s+weeks?|days?|months?)$", re.ASCII
+)
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -75,7 +77,7 @@ class Duration:
         if not match:
             raise ValueError(
                 f"unknown duration {text!r}: use N hours, N working days, N working weeks, "
-                "N days, N months or same working day"
+                "N days, N months (N from 0 to 9999) or same working day"
             )
         count, unit = int(match["n"]), match["unit"].rstrip("s").replace(" ", "_")
         if unit == "working_week":

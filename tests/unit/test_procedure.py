@@ -167,3 +167,11 @@ def test_two_reminders_at_the_same_instant_are_one(tmp_path):
         dt.datetime(2026, 12, 8, 17, 0, tzinfo=UTC),
         dt.datetime(2026, 12, 9, 17, 0, tzinfo=UTC),
     )
+
+
+@pytest.mark.parametrize("text", ["５ days", "٥ working days", "10000 hours", "10000000000 days"])
+def test_non_ascii_digits_and_absurd_counts_are_refused(text):
+    from portal.procedure import Duration
+
+    with pytest.raises(ValueError, match="unknown duration"):
+        Duration.parse(text)

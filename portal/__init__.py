@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import datetime as dt
+import logging
 
-from portal import links
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+
+from portal import links, mail
 from portal.config import ROOT, load_config
 from portal.db import database, init_database
 from portal.procedure import Procedure, load_all_procedures
 from portal.workdays import format_london
+
+csrf = CSRFProtect()
+log = logging.getLogger(__name__)
+
+
+def wake_senders(outbox_ids: list[int]) -> None:
+    """After commit, enqueue a send per outbox row; if the queue is down, the replay sweep sends them anyway."""
+    try:
+        from tasks.mail import send_outbox
+
+        for outbox_id in outbox_ids:
+            send_outbox(outbox_id)
+    except Exception:
+        log.warning("could not enqueue outbox rows %s; the outbox replay will send them", outbox_ids, exc_info=True)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -20,8 +39,41 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.update(settings)
+    app.config.update(
+        SESSION_COOKIE_NAME="__Host-portal" if settings["PRODUCTION"] else "portal",
+        SESSION_COOKIE_SECURE=settings["PRODUCTION"],
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings["SESSION_ABSOLUTE_HOURS"]),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (server-side) session
+        SEND_FILE_MAX_AGE_DEFAULT=dt.timedelta(days=365),
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+    )
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(ROOT / "templates")),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    app.jinja_env.filters["london"] = format_london
     init_database(app.config["DATABASE_URL"])
     links.init_secret(app.config["SECRET_KEY"])
+    mail.set_waker(wake_senders)
+    csrf.init_app(app)
+
+    from portal.auth import init_auth
+    from portal.security import init_security
+    from portal.views import display, errors
+
+    display.init_display(app)
+    init_auth(app)
+    init_security(app)
+    errors.init_errors(app)
 
     @app.before_request
     def _connect() -> None:
@@ -32,11 +84,14 @@ def create_app(config: dict | None = None) -> Flask:
         if not database.is_closed():
             database.close()
 
-    app.jinja_env.filters["london"] = format_london
+    @app.context_processor
+    def _partnership() -> dict:
+        return {"partnership_name": current_procedure(app).partnership}
 
-    from portal.views import public
+    from portal.views import auth, cases, public, raising
 
-    app.register_blueprint(public.bp)
+    for blueprint in (public.bp, auth.bp, cases.bp, raising.bp):
+        app.register_blueprint(blueprint)
 
     from portal.cli import register
 

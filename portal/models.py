@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from flask_login import UserMixin
 from peewee import (
     BlobField,
     BooleanField,
@@ -62,7 +63,7 @@ class Agency(BaseModel):
     active = BooleanField(default=True)
 
 
-class User(BaseModel):
+class User(UserMixin, BaseModel):
     ROLES = ("practitioner", "business_manager", "admin")
 
     email = CharField(max_length=254, unique=True)
@@ -76,6 +77,10 @@ class User(BaseModel):
     failed_logins = IntegerField(default=0)
     locked_until = UTCDateTimeField(null=True)
     created_at = UTCDateTimeField(default=utcnow)
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
 
 
 class Contact(BaseModel):
@@ -138,6 +143,7 @@ class Escalation(BaseModel):
     next_alert_at = UTCDateTimeField(null=True, index=True)
     outcome = TextField(default="")
     version = IntegerField(default=0)  # bumped by every transition
+    submission_key = CharField(max_length=64, null=True, unique=True)  # one case per submitted form
     created_at = UTCDateTimeField(default=utcnow)
     closed_at = UTCDateTimeField(null=True)
 
@@ -273,6 +279,45 @@ class Reminder(BaseModel):
         indexes = ((("escalation", "sent_at", "due_at"), False),)
 
 
+class UserSession(BaseModel):
+    """A signed-in session, checked on every request: deleting the row ends it, whatever the cookie says."""
+
+    token_hash = CharField(max_length=64, unique=True)
+    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    created_at = UTCDateTimeField(default=utcnow)
+    last_seen_at = UTCDateTimeField(default=utcnow)
+
+
+class Draft(BaseModel):
+    """Answers to an unfinished form (the raise journey), kept server-side so leaving loses nothing."""
+
+    user = ForeignKeyField(User, backref="drafts", on_delete="CASCADE")
+    kind = CharField(max_length=40)
+    answers = JSONField(default=dict)
+    submission_key = CharField(max_length=64, default="")
+    updated_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "kind"), True),)
+
+
+class FormStash(BaseModel):
+    """What someone typed when their session had expired, restored after they sign in again."""
+
+    token_hash = CharField(max_length=64, unique=True)
+    path = CharField(max_length=500)
+    answers = JSONField(default=dict)
+    created_at = UTCDateTimeField(default=utcnow)
+
+
+class Heartbeat(BaseModel):
+    """When a periodic job last ran (the reminder sweep writes `reminders`), so the admin page can alert."""
+
+    name = CharField(max_length=40, unique=True)
+    beat_at = UTCDateTimeField()
+    handled = IntegerField(default=0)  # what the last run did, e.g. alerts sent
+
+
 MODELS = [
     Agency,
     User,
@@ -286,4 +331,8 @@ MODELS = [
     ActionLink,
     Document,
     Reminder,
+    UserSession,
+    Draft,
+    FormStash,
+    Heartbeat,
 ]

@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from peewee import IntegrityError
+
 from portal import links
 from portal.db import database
 from portal.deadlines import schedule_stage
@@ -251,9 +253,20 @@ def _documents(escalation: Escalation, kinds: tuple[str, ...], stage_index: int 
 
 
 def raise_escalation(
-    procedure: Procedure, raiser: User, details: EscalationDetails, now: dt.datetime | None = None
+    procedure: Procedure,
+    raiser: User,
+    details: EscalationDetails,
+    now: dt.datetime | None = None,
+    submission_key: str | None = None,
 ) -> Escalation:
-    """Open a case at the first stage, with its deadline, people, reminders and emails."""
+    """Open a case at the first stage, with its deadline, people, reminders and emails.
+
+    A form submitted twice carries the same `submission_key`: the second gets the first's case.
+    """
+    if submission_key:
+        existing = Escalation.get_or_none(Escalation.submission_key == submission_key)
+        if existing is not None:
+            return existing
     now = _now(now)
     child_name = _required_text(details.child_name, "the child's name")
     summary = _required_text(details.summary, "a brief description of the concern")
@@ -268,51 +281,59 @@ def raise_escalation(
         normal = schedule_stage(procedure, procedure.stages[0], now, details.imminent_risk).due
         if requested > normal:
             raise WorkflowError("The earlier deadline must be before the procedure's own deadline for this stage")
-    with database.atomic():
-        escalation = Escalation.create(
-            reference=_next_reference(now),
-            procedure_id=procedure.id,
-            child_name=child_name,
-            child_dob=details.child_dob,
-            child_identifier=details.child_identifier.strip(),
-            child_on_plan=details.child_on_plan,
-            child_looked_after=details.child_looked_after,
-            raiser=raiser,
-            raiser_role=details.raiser_role.strip(),
-            raiser_agency=details.raiser_agency_id or raiser.agency_id,
-            raiser_contact_details=details.raiser_contact_details.strip(),
-            counterpart_name=details.counterpart_name.strip(),
-            counterpart_email=details.counterpart_email.strip().lower(),
-            counterpart_agency=details.counterpart_agency_id,
-            categories=list(details.categories),
-            category_other=details.category_other.strip(),
-            summary=summary,
-            action_taken=details.action_taken.strip(),
-            outcome_sought=outcome,
-            lead_aware=details.lead_aware,
-            lead_name=details.lead_name.strip(),
-            imminent_risk=details.imminent_risk,
-            specific_circumstance=circumstance,
-            requested_due_at=requested,
-            stage_index=0,
-            stage_started_at=now,
-            created_at=now,
-        )
-        _event(escalation, "raised", Actor.of(raiser), now, summary)
-        record, outbox = _start_stage(procedure, escalation, procedure.stages[0], now)
-        key = f"{escalation.reference}/raised"
-        if escalation.imminent_risk:
-            people = resolve_parties(procedure, procedure.imminent_risk_notify, escalation)
-            outbox += _queue_to(escalation, "imminent_risk", people, key)
-        if circumstance:
-            people = resolve_parties(procedure, procedure.specific_circumstances_notify, escalation)
-            outbox += _queue_to(escalation, "specific_circumstance", people, key)
-            _event(escalation, "specific_circumstance", None, now, SPECIFIC_CIRCUMSTANCES[circumstance])
-        outbox += _queue_to(escalation, "business_manager_update", _business_managers(procedure, escalation), key)
-        _documents(escalation, procedure.raise_documents, None)
-        escalation.due_at = record.due_at
-        escalation.next_alert_at = _refresh_next_alert(escalation)
-        escalation.save()
+    try:
+        with database.atomic():
+            escalation = Escalation.create(
+                reference=_next_reference(now),
+                procedure_id=procedure.id,
+                child_name=child_name,
+                child_dob=details.child_dob,
+                child_identifier=details.child_identifier.strip(),
+                child_on_plan=details.child_on_plan,
+                child_looked_after=details.child_looked_after,
+                raiser=raiser,
+                raiser_role=details.raiser_role.strip(),
+                raiser_agency=details.raiser_agency_id or raiser.agency_id,
+                raiser_contact_details=details.raiser_contact_details.strip(),
+                counterpart_name=details.counterpart_name.strip(),
+                counterpart_email=details.counterpart_email.strip().lower(),
+                counterpart_agency=details.counterpart_agency_id,
+                categories=list(details.categories),
+                category_other=details.category_other.strip(),
+                summary=summary,
+                action_taken=details.action_taken.strip(),
+                outcome_sought=outcome,
+                lead_aware=details.lead_aware,
+                lead_name=details.lead_name.strip(),
+                imminent_risk=details.imminent_risk,
+                specific_circumstance=circumstance,
+                requested_due_at=requested,
+                stage_index=0,
+                stage_started_at=now,
+                created_at=now,
+                submission_key=submission_key or None,
+            )
+            _event(escalation, "raised", Actor.of(raiser), now, summary)
+            record, outbox = _start_stage(procedure, escalation, procedure.stages[0], now)
+            key = f"{escalation.reference}/raised"
+            if escalation.imminent_risk:
+                people = resolve_parties(procedure, procedure.imminent_risk_notify, escalation)
+                outbox += _queue_to(escalation, "imminent_risk", people, key)
+            if circumstance:
+                people = resolve_parties(procedure, procedure.specific_circumstances_notify, escalation)
+                outbox += _queue_to(escalation, "specific_circumstance", people, key)
+                _event(escalation, "specific_circumstance", None, now, SPECIFIC_CIRCUMSTANCES[circumstance])
+            outbox += _queue_to(escalation, "business_manager_update", _business_managers(procedure, escalation), key)
+            _documents(escalation, procedure.raise_documents, None)
+            escalation.due_at = record.due_at
+            escalation.next_alert_at = _refresh_next_alert(escalation)
+            escalation.save()
+    except IntegrityError:
+        # Two submissions of the same form at once: the other one won; show its case.
+        existing = Escalation.get_or_none(Escalation.submission_key == submission_key) if submission_key else None
+        if existing is None:
+            raise
+        return existing
     wake_sender(outbox)
     return escalation
 

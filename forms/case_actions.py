@@ -1,0 +1,121 @@
+"""Forms for acting on a case: record, resolve, escalate, withdraw, decide."""
+
+from __future__ import annotations
+
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCharacterCount,
+    GovCheckboxesInput,
+    GovRadioInput,
+    GovSubmitInput,
+    GovTextInput,
+)
+from wtforms import EmailField, RadioField, SelectMultipleField, StringField, SubmitField
+from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
+
+from forms import PortalForm
+
+RECORD_MAX = 5000
+MIN_RECORD = 10  # a written record, not a click: mail scanners and slips fill nothing
+
+
+def record_field(label: str, missing: str, hint: str = "") -> StringField:
+    return StringField(
+        label,
+        widget=GovCharacterCount(),
+        description=hint,
+        validators=[
+            InputRequired(missing),
+            Length(min=MIN_RECORD, message=f"{label} must be at least {MIN_RECORD} characters"),
+            Length(max=RECORD_MAX, message=f"{label} must be {RECORD_MAX:,} characters or fewer"),
+        ],
+        render_kw={"maxlength": RECORD_MAX},
+    )
+
+
+class RecordForm(PortalForm):
+    text = record_field(
+        "Record of the discussion",
+        "Enter a record of the discussion",
+        "Who you spoke to, when, what was discussed and what was agreed",
+    )
+    submit = SubmitField("Add record", widget=GovSubmitInput())
+
+
+class ResolveForm(PortalForm):
+    statement = record_field(
+        "Agreed outcome",
+        "Enter the agreed outcome",
+        "The written statement of the outcome agreed by the agencies, including any action to be taken",
+    )
+    learning = RadioField(
+        "Should any learning or gap in policy go to the partnership?",
+        widget=GovRadioInput(),
+        choices=[("yes", "Yes"), ("no", "No")],
+        validators=[InputRequired("Select yes if any learning or gap in policy should go to the partnership")],
+    )
+    learning_details = StringField(
+        "What should the partnership consider?",
+        widget=GovCharacterCount(),
+        validators=[Optional(), Length(max=RECORD_MAX, message=f"Learning must be {RECORD_MAX:,} characters or fewer")],
+        render_kw={"maxlength": RECORD_MAX},
+    )
+    submit = SubmitField("Record resolution", widget=GovSubmitInput())
+
+    def validate_learning_details(self, field: StringField) -> None:
+        if self.learning.data == "yes" and not (field.data or "").strip():
+            raise ValidationError("Enter what the partnership should consider")
+
+
+class EscalateForm(PortalForm):
+    reason = record_field(
+        "Reason for escalating",
+        "Enter the reason for escalating",
+        "What was tried at this stage and why it did not resolve the disagreement",
+    )
+    contacts = SelectMultipleField(
+        "Who should act at the next stage?",
+        widget=GovCheckboxesInput(),
+        description="From the directory. Add someone else below if the right person is not listed",
+        choices=[],
+        validators=[Optional()],
+    )
+    other_name = StringField(
+        "Name of someone else (optional)",
+        widget=GovTextInput(),
+        validators=[Optional(), Length(max=200, message="Name must be 200 characters or fewer")],
+    )
+    other_email = EmailField(
+        "Their email address (optional)",
+        widget=GovTextInput(),
+        validators=[
+            Optional(),
+            Email("Enter an email address in the correct format, like name@example.org", check_deliverability=False),
+            Length(max=254, message="Email address must be 254 characters or fewer"),
+        ],
+        render_kw={"spellcheck": "false"},
+    )
+    submit = SubmitField("Escalate", widget=GovSubmitInput())
+
+    def validate_other_email(self, field: EmailField) -> None:
+        if (self.other_name.data or "").strip() and not field.data:
+            raise ValidationError("Enter their email address")
+        if not self.contacts.data and not field.data:
+            raise ValidationError("Select who should act at the next stage, or enter someone's email address")
+
+    def validate_other_name(self, field: StringField) -> None:
+        if self.other_email.data and not (field.data or "").strip():
+            raise ValidationError("Enter their name")
+
+
+class WithdrawForm(PortalForm):
+    reason = record_field("Reason for withdrawing", "Enter the reason for withdrawing")
+    submit = SubmitField("Withdraw escalation", widget=GovSubmitInput())
+
+
+class DecideForm(PortalForm):
+    decision = record_field(
+        "Final decision",
+        "Enter the final decision",
+        "The decision, the reasons for it and the actions each agency must take",
+    )
+    submit = SubmitField("Record final decision", widget=GovSubmitInput())

@@ -1,0 +1,288 @@
+"""The raise-an-escalation journey: one form per question page (GOV.UK one thing per page)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCharacterCount,
+    GovCheckboxesInput,
+    GovDateInput,
+    GovRadioInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextInput,
+)
+from wtforms import (
+    DateField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
+
+from forms import PortalForm
+from portal.procedure import SPECIFIC_CIRCUMSTANCES
+from portal.workdays import LONDON
+
+# Hounslow's list of what disagreements are most likely to arise around.
+CATEGORIES = [
+    ("thresholds", "Levels of need, thresholds and referrals"),
+    ("action_or_inaction", "Action or inaction by another professional"),
+    ("assessment", "Assessment and differences in professional analysis"),
+    ("decision_making", "Decision making, for example a child protection conference outcome"),
+    ("service_provision", "Service provision"),
+    ("roles", "Roles and responsibilities"),
+    ("plans", "Progressing plans"),
+    ("communication", "Communication and information sharing"),
+    ("other", "Something else"),
+]
+YES_NO = [("yes", "Yes"), ("no", "No")]
+LONG_TEXT = 5000
+MAX_CHILD_AGE_YEARS = 25  # care leavers are supported to 25
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(LONDON).date()
+
+
+def _long_text(label: str, missing: str, hint: str = "", required: bool = True) -> StringField:
+    validators = [InputRequired(missing)] if required else [Optional()]
+    return StringField(
+        label,
+        widget=GovCharacterCount(),
+        description=hint,
+        validators=[*validators, Length(max=LONG_TEXT, message=f"{label} must be {LONG_TEXT:,} characters or fewer")],
+        render_kw={"maxlength": LONG_TEXT},
+    )
+
+
+def _continue() -> SubmitField:
+    return SubmitField("Continue", widget=GovSubmitInput())
+
+
+class ChildForm(PortalForm):
+    title = "About the child"
+    child_name = StringField(
+        "Child's full name",
+        widget=GovTextInput(),
+        validators=[
+            InputRequired("Enter the child's full name"),
+            Length(max=200, message="Name must be 200 characters or fewer"),
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    child_dob = DateField(
+        "Child's date of birth",
+        widget=GovDateInput(),
+        format="%d %m %Y",
+        description="For example, 27 3 2019",
+        validators=[InputRequired("Enter the child's date of birth")],
+    )
+    child_identifier = StringField(
+        "Local identifier (optional)",
+        widget=GovTextInput(),
+        description="For example, the case number in your agency's system",
+        validators=[Optional(), Length(max=60, message="Local identifier must be 60 characters or fewer")],
+    )
+    child_on_plan = RadioField(
+        "Is the child subject to a child protection plan?",
+        widget=GovRadioInput(),
+        choices=YES_NO,
+        validators=[InputRequired("Select yes if the child is subject to a child protection plan")],
+    )
+    child_looked_after = RadioField(
+        "Is the child looked after?",
+        widget=GovRadioInput(),
+        choices=YES_NO,
+        validators=[InputRequired("Select yes if the child is looked after")],
+    )
+    submit = _continue()
+
+    def validate_child_dob(self, field: DateField) -> None:
+        if field.data > _today():
+            raise ValidationError("Date of birth must be in the past")
+        if field.data < _today().replace(year=_today().year - MAX_CHILD_AGE_YEARS):
+            raise ValidationError(f"Date of birth must be within the last {MAX_CHILD_AGE_YEARS} years")
+
+
+class RaiserForm(PortalForm):
+    title = "About you"
+    raiser_role = StringField(
+        "Your role",
+        widget=GovTextInput(),
+        description="For example, Social Worker or Designated Safeguarding Lead",
+        validators=[InputRequired("Enter your role"), Length(max=200, message="Role must be 200 characters or fewer")],
+    )
+    raiser_agency = SelectField(
+        "Your agency or team",
+        widget=GovSelect(),
+        coerce=str,
+        validators=[InputRequired("Select your agency or team")],
+    )
+    raiser_contact_details = StringField(
+        "Your contact details",
+        widget=GovTextInput(),
+        description="A phone number and email address the people at each stage can reach you on",
+        validators=[
+            InputRequired("Enter your contact details"),
+            Length(max=300, message="Contact details must be 300 characters or fewer"),
+        ],
+    )
+    submit = _continue()
+
+
+class CounterpartForm(PortalForm):
+    title = "Who you disagree with"
+    counterpart_name = StringField(
+        "Name of the practitioner",
+        widget=GovTextInput(),
+        validators=[
+            InputRequired("Enter the name of the practitioner you disagree with"),
+            Length(max=200, message="Name must be 200 characters or fewer"),
+        ],
+    )
+    counterpart_email = EmailField(
+        "Their email address",
+        widget=GovTextInput(),
+        description="They will be emailed a link to record the outcome",
+        validators=[
+            InputRequired("Enter their email address"),
+            Email("Enter an email address in the correct format, like name@example.org", check_deliverability=False),
+            Length(max=254, message="Email address must be 254 characters or fewer"),
+        ],
+        render_kw={"spellcheck": "false", "autocomplete": "off"},
+    )
+    counterpart_agency = SelectField(
+        "Their agency",
+        widget=GovSelect(),
+        coerce=str,
+        validators=[InputRequired("Select their agency")],
+    )
+    submit = _continue()
+
+
+class CategoriesForm(PortalForm):
+    title = "What the disagreement is about"
+    categories = SelectMultipleField(
+        "What is the disagreement about?",
+        widget=GovCheckboxesInput(),
+        choices=CATEGORIES,
+        description="Select all that apply",
+        validators=[InputRequired("Select what the disagreement is about")],
+    )
+    category_other = StringField(
+        "If something else, what?",
+        widget=GovTextInput(),
+        validators=[Optional(), Length(max=200, message="Description must be 200 characters or fewer")],
+    )
+    submit = _continue()
+
+    def validate_category_other(self, field: StringField) -> None:
+        if "other" in (self.categories.data or []) and not (field.data or "").strip():
+            raise ValidationError("Enter what else the disagreement is about")
+
+
+class ConcernForm(PortalForm):
+    title = "The concern"
+    summary = _long_text(
+        "Brief description of the concern",
+        "Enter a brief description of the concern",
+        "What the other agency did or did not do, and why it leaves the child unsafe",
+    )
+    action_taken = _long_text(
+        "Action already taken to resolve it",
+        "Enter the action already taken to resolve the disagreement",
+        "For example, phone calls or meetings with the practitioner, with dates",
+    )
+    submit = _continue()
+
+
+class OutcomeForm(PortalForm):
+    title = "Outcome sought"
+    outcome_sought = _long_text(
+        "What outcome are you seeking for the child?",
+        "Enter the outcome you are seeking",
+        "What you are asking to happen as a result of this challenge",
+    )
+    submit = _continue()
+
+
+class SafeguardingLeadForm(PortalForm):
+    title = "Your safeguarding lead"
+    lead_aware = RadioField(
+        "Is your designated safeguarding lead aware of this escalation?",
+        widget=GovRadioInput(),
+        choices=YES_NO,
+        validators=[InputRequired("Select yes if your safeguarding lead is aware")],
+    )
+    lead_name = StringField(
+        "Name of your safeguarding lead",
+        widget=GovTextInput(),
+        description="Required if they are aware",
+        validators=[Optional(), Length(max=200, message="Name must be 200 characters or fewer")],
+    )
+    submit = _continue()
+
+    def validate_lead_name(self, field: StringField) -> None:
+        if self.lead_aware.data == "yes" and not (field.data or "").strip():
+            raise ValidationError("Enter the name of your safeguarding lead")
+
+
+class RiskForm(PortalForm):
+    title = "Risk to the child"
+    imminent_risk = RadioField(
+        "Is the child at imminent risk of significant harm?",
+        widget=GovRadioInput(),
+        choices=YES_NO,
+        description="If yes, the concern must be escalated the same working day and your safeguarding lead is "
+        "told at once",
+        validators=[InputRequired("Select yes if the child is at imminent risk of significant harm")],
+    )
+    specific_circumstance = RadioField(
+        "Do any of these specific circumstances apply?",
+        widget=GovRadioInput(),
+        choices=[("none", "None of these"), *SPECIFIC_CIRCUMSTANCES.items()],
+        description="If one applies the escalation procedure is bypassed: the Director of Children's Services and "
+        "the partnership are told immediately",
+        validators=[InputRequired("Select whether any specific circumstance applies")],
+    )
+    submit = _continue()
+
+
+class DeadlineForm(PortalForm):
+    title = "Deadline"
+    requested_due = DateField(
+        "An earlier deadline for the first stage (optional)",
+        widget=GovDateInput(),
+        format="%d %m %Y",
+        description="Only if the child needs a resolution sooner than the procedure allows. For example, 4 12 2026",
+        validators=[Optional()],
+    )
+    submit = _continue()
+
+    def validate_requested_due(self, field: DateField) -> None:
+        if field.data and field.data < _today():
+            raise ValidationError("The earlier deadline must be today or in the future")
+
+
+class CheckAnswersForm(PortalForm):
+    submission_key = HiddenField()
+    submit = SubmitField("Raise escalation", widget=GovSubmitInput())
+
+
+PAGES = [
+    ("child", ChildForm),
+    ("you", RaiserForm),
+    ("counterpart", CounterpartForm),
+    ("categories", CategoriesForm),
+    ("concern", ConcernForm),
+    ("outcome", OutcomeForm),
+    ("safeguarding-lead", SafeguardingLeadForm),
+    ("risk", RiskForm),
+    ("deadline", DeadlineForm),
+]

@@ -1,0 +1,67 @@
+"""Who may see and act on which case. A practitioner sees only cases they are party to;
+the Business Manager sees every case; administrators manage users, not cases."""
+
+from __future__ import annotations
+
+from peewee import fn
+
+from portal.models import Escalation, StageParty, StageRecord, User
+from portal.procedure import Procedure
+
+
+def _party_case_ids(user: User):
+    return (
+        StageRecord.select(StageRecord.escalation)
+        .join(StageParty)
+        .where(fn.LOWER(StageParty.email) == user.email.lower())
+    )
+
+
+def visible_cases(user: User):
+    """The cases this user may open, as a query."""
+    query = Escalation.select()
+    if user.role == "business_manager":
+        return query
+    return query.where(
+        (Escalation.raiser == user.id)
+        | (Escalation.counterpart_email == user.email.lower())
+        | Escalation.id.in_(_party_case_ids(user))
+    )
+
+
+def case_for(reference: str, user: User) -> Escalation | None:
+    """The case, if this user may see it; None (a 404, same as no such case) otherwise."""
+    return visible_cases(user).where(Escalation.reference == reference).first()
+
+
+def _acts_now(case: Escalation, user: User) -> bool:
+    return (
+        StageParty.select()
+        .join(StageRecord)
+        .where(
+            (StageRecord.escalation == case.id)
+            & (StageRecord.stage_index == case.stage_index)
+            & (fn.LOWER(StageParty.email) == user.email.lower())
+        )
+        .exists()
+    )
+
+
+def allowed_actions(case: Escalation, user: User, procedure: Procedure) -> set[str]:
+    """What this user may do on this case now."""
+    if case.status != "open":
+        return set()
+    manager = user.role == "business_manager"
+    raiser = case.raiser_id == user.id
+    party_now = manager or _acts_now(case, user)
+    last = case.stage_index == procedure.last_index
+    actions = {"record"}
+    if raiser or party_now:
+        actions.add("resolve")
+        if not last:
+            actions.add("escalate")
+    if last and party_now:
+        actions.add("decide")  # the partnership's decision, not the raiser's
+    if raiser:
+        actions.add("withdraw")
+    return actions

@@ -1,0 +1,38 @@
+"""How case data reads on a page: category names and timeline event titles."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from forms.raise_escalation import CATEGORIES
+from portal.models import Event
+
+EVENT_TITLES = {
+    "raised": "Escalation raised",
+    "viewed": "Case viewed",
+    "record": "Record of a discussion",
+    "resolved": "Resolved: agreed outcome",
+    "escalated": "Escalated",
+    "withdrawn": "Withdrawn",
+    "decided": "Final decision",
+    "specific_circumstance": "Specific circumstance: procedure bypassed",
+    "reminder_sent": "Reminder sent",
+    "deadline_missed": "Deadline missed",
+    "link_viewed": "Emailed link opened",
+}
+
+
+def category_names(keys: list[str], other: str = "") -> str:
+    names = dict(CATEGORIES)
+    return "; ".join(other if key == "other" and other else names.get(key, key) for key in keys)
+
+
+def event_title(event: Event) -> str:
+    title = EVENT_TITLES.get(event.kind, event.kind.replace("_", " ").capitalize())
+    if event.kind == "escalated" and event.data.get("to_stage"):
+        return f"{title} to stage {event.stage_index + 1}"
+    return title
+
+
+def init_display(app: Flask) -> None:
+    app.jinja_env.globals.update(category_names=category_names, event_title=event_title)

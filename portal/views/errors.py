@@ -1,0 +1,57 @@
+"""Error pages in GOV.UK style, and the expired-CSRF path that keeps the user's answers."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask, g, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("portal.errors")
+
+PAGES = {
+    400: ("There is a problem with your request", "Go back and try again."),
+    403: ("You cannot do that", "If you think you should be able to, contact the partnership's business manager."),
+    404: (
+        "Page not found",
+        "If you typed the web address, check it is correct. If you followed a link to a case, "
+        "you may not be a party to it: contact the person who raised it or the partnership's business manager.",
+    ),
+    405: ("Page not found", "If you typed the web address, check it is correct."),
+    413: ("What you sent is too large", "Go back and shorten it."),
+}
+
+
+def keeps_answers(view):
+    """On an expired or missing CSRF token, run the view again to show the form with the answers typed."""
+    view.keeps_answers = True
+    return view
+
+
+def _page(status: int, title: str, body: str, reference: str = ""):
+    return render_template("errors/page.html", title=title, body=body, reference=reference), status
+
+
+def init_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):
+        view = app.view_functions.get(request.endpoint or "")
+        if view is not None and getattr(view, "keeps_answers", False):
+            g.csrf_failed = True
+            response = app.make_response(view(**(request.view_args or {})))
+            response.status_code = 400
+            return response
+        return _page(400, "Your session timed out", "Go back, reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        title, body = PAGES.get(error.code or 500, (error.name, error.description or ""))
+        return _page(error.code or 500, title, body)
+
+    @app.errorhandler(Exception)
+    def _server_error(error: Exception):
+        reference = secrets.token_hex(4)
+        log.exception("unhandled error ref=%s endpoint=%s", reference, request.endpoint)
+        return _page(500, "Sorry, there is a problem with the service", "Try again later.", reference)

@@ -20,7 +20,12 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed static/css/portal.css
+
+# GOV.UK Frontend (npm, pinned in package-lock.json) compiled with our font stack into static/.
+static/css/portal.css: package.json package-lock.json static/scss/portal.scss
+	npm ci --no-audit --no-fund --loglevel=error
+	npm run build --silent
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt .ci/system-packages
 	bash .ci/system-packages
@@ -30,4 +35,4 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt .ci/system-packages
 	touch $@
 
 clean:
-	rm -rf $(VENV) instance
+	rm -rf $(VENV) instance node_modules static/css static/govuk

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
+
 from flask import g
 from flask_wtf import FlaskForm
+from wtforms import DateField
+from wtforms.validators import StopValidation
 
 TIMED_OUT = "Your session timed out. Check your answers and submit again"
 
@@ -25,10 +29,47 @@ class PortalForm(FlaskForm):
         items = [{"text": TIMED_OUT, "href": f"#{self._first_field_id()}"}] if self.timed_out else []
         for field in self:
             if field.errors and field.name != "csrf_token":
-                items.append({"text": field.errors[0], "href": f"#{field.id}"})
+                anchor = f"{field.id}-day" if isinstance(field, ThreePartDateField) else field.id
+                items.append({"text": field.errors[0], "href": f"#{anchor}"})
         return items
 
     def _first_field_id(self) -> str:
         return next(
             (f.id for f in self if f.type not in {"CSRFTokenField", "HiddenField", "SubmitField"}), "main-content"
         )
+
+
+class ThreePartDateField(DateField):
+    """A GOV.UK date input (day, month, year). Missing or extra parts never break the widget."""
+
+    def __init__(self, *args, called: str = "Date", missing: str | None = None, **kwargs) -> None:
+        kwargs.setdefault("format", "%d %m %Y")
+        super().__init__(*args, **kwargs)
+        self.called = called
+        self.missing = missing  # the message when no part is given; None makes the date optional
+
+    def pre_validate(self, form) -> None:
+        if self.process_errors:
+            raise StopValidation()  # "must include a day" says more than "enter the date"
+        if self.data is None:
+            if self.missing:
+                raise StopValidation(self.missing)
+            raise StopValidation()
+
+    def process_formdata(self, valuelist):
+        parts = [(v or "").strip() for v in valuelist[:3]]
+        self.raw_data = parts + [""] * (3 - len(parts))
+        self.data = None
+        if not any(self.raw_data):
+            return
+        for part, value in zip(("day", "month", "year"), self.raw_data, strict=True):
+            if not value:
+                raise ValueError(f"{self.called} must include a {part}")
+        if len(self.raw_data[2]) != 4:
+            raise ValueError(f"{self.called} year must include 4 numbers")
+        try:
+            day, month, year = (int(p) for p in self.raw_data)
+            self.data = datetime.date(year, month, day)
+        except ValueError:
+            self.data = None
+            raise ValueError(f"{self.called} must be a real date") from None

@@ -56,7 +56,7 @@ class ResolveForm(PortalForm):
     learning_details = StringField(
         "What should the partnership consider?",
         widget=GovCharacterCount(),
-        validators=[Optional(), Length(max=RECORD_MAX, message=f"Learning must be {RECORD_MAX:,} characters or fewer")],
+        validators=[Length(max=RECORD_MAX, message=f"Learning must be {RECORD_MAX:,} characters or fewer")],
         render_kw={"maxlength": RECORD_MAX},
     )
     submit = SubmitField("Record resolution", widget=GovSubmitInput())
@@ -77,12 +77,11 @@ class EscalateForm(PortalForm):
         widget=GovCheckboxesInput(),
         description="From the directory. Add someone else below if the right person is not listed",
         choices=[],
-        validators=[Optional()],
     )
     other_name = StringField(
         "Name of someone else (optional)",
         widget=GovTextInput(),
-        validators=[Optional(), Length(max=200, message="Name must be 200 characters or fewer")],
+        validators=[Length(max=200, message="Name must be 200 characters or fewer")],
     )
     other_email = EmailField(
         "Their email address (optional)",
@@ -96,15 +95,15 @@ class EscalateForm(PortalForm):
     )
     submit = SubmitField("Escalate", widget=GovSubmitInput())
 
-    def validate_other_email(self, field: EmailField) -> None:
-        if (self.other_name.data or "").strip() and not field.data:
-            raise ValidationError("Enter their email address")
-        if not self.contacts.data and not field.data:
-            raise ValidationError("Select who should act at the next stage, or enter someone's email address")
+    def validate_contacts(self, field: SelectMultipleField) -> None:
+        if not field.data and not self.other_email.data:
+            raise ValidationError("Select who should act at the next stage, or enter someone else's name and email")
 
     def validate_other_name(self, field: StringField) -> None:
         if self.other_email.data and not (field.data or "").strip():
             raise ValidationError("Enter their name")
+        if (field.data or "").strip() and not self.other_email.data:
+            raise ValidationError("Enter their email address as well as their name")
 
 
 class WithdrawForm(PortalForm):

@@ -14,7 +14,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import (
-    DateField,
     EmailField,
     HiddenField,
     RadioField,
@@ -25,7 +24,7 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 
-from forms import PortalForm
+from forms import PortalForm, ThreePartDateField
 from portal.procedure import SPECIFIC_CIRCUMSTANCES
 from portal.workdays import LONDON
 
@@ -76,12 +75,12 @@ class ChildForm(PortalForm):
         ],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
-    child_dob = DateField(
+    child_dob = ThreePartDateField(
         "Child's date of birth",
         widget=GovDateInput(),
-        format="%d %m %Y",
+        called="Date of birth",
+        missing="Enter the child's date of birth",
         description="For example, 27 3 2019",
-        validators=[InputRequired("Enter the child's date of birth")],
     )
     child_identifier = StringField(
         "Local identifier (optional)",
@@ -103,7 +102,9 @@ class ChildForm(PortalForm):
     )
     submit = _continue()
 
-    def validate_child_dob(self, field: DateField) -> None:
+    def validate_child_dob(self, field: ThreePartDateField) -> None:
+        if field.data is None:
+            return
         if field.data > _today():
             raise ValidationError("Date of birth must be in the past")
         if field.data < _today().replace(year=_today().year - MAX_CHILD_AGE_YEARS):
@@ -178,7 +179,7 @@ class CategoriesForm(PortalForm):
     category_other = StringField(
         "If something else, what?",
         widget=GovTextInput(),
-        validators=[Optional(), Length(max=200, message="Description must be 200 characters or fewer")],
+        validators=[Length(max=200, message="Description must be 200 characters or fewer")],
     )
     submit = _continue()
 
@@ -224,7 +225,7 @@ class SafeguardingLeadForm(PortalForm):
         "Name of your safeguarding lead",
         widget=GovTextInput(),
         description="Required if they are aware",
-        validators=[Optional(), Length(max=200, message="Name must be 200 characters or fewer")],
+        validators=[Length(max=200, message="Name must be 200 characters or fewer")],
     )
     submit = _continue()
 
@@ -256,16 +257,15 @@ class RiskForm(PortalForm):
 
 class DeadlineForm(PortalForm):
     title = "Deadline"
-    requested_due = DateField(
+    requested_due = ThreePartDateField(
         "An earlier deadline for the first stage (optional)",
         widget=GovDateInput(),
-        format="%d %m %Y",
+        called="The earlier deadline",
         description="Only if the child needs a resolution sooner than the procedure allows. For example, 4 12 2026",
-        validators=[Optional()],
     )
     submit = _continue()
 
-    def validate_requested_due(self, field: DateField) -> None:
+    def validate_requested_due(self, field: ThreePartDateField) -> None:
         if field.data and field.data < _today():
             raise ValidationError("The earlier deadline must be today or in the future")
 

@@ -47,7 +47,7 @@ def _form(page: str, formdata=None, answers: dict | None = None):
     data = {}
     for field in form_class():
         value = (answers or {}).get(field.name)
-        if value and field.type == "DateField":
+        if value and field.type == "ThreePartDateField":
             value = dt.date.fromisoformat(value)
         if value is not None:
             data[field.name] = value

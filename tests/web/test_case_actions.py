@@ -1,0 +1,125 @@
+"""Acting on a case from its page: record, escalate, resolve, withdraw, decide."""
+
+from __future__ import annotations
+
+import re
+
+from portal.db import database
+from portal.models import Escalation, Event, StageParty, StageRecord
+from tests.web.conftest import check_page, sign_in, token
+
+
+def act(client, case, action, **data):
+    url = f"/cases/{case.reference}/{action}"
+    return client.post(url, data={"csrf_token": token(client, url), **data})
+
+
+def fresh(case) -> Escalation:
+    with database.connection_context():
+        return Escalation.get_by_id(case.id)
+
+
+def test_action_pages_are_well_formed(client, people, case):
+    sign_in(client, people["raiser"])
+    for action in ("record", "resolve", "escalate", "withdraw"):
+        response = client.get(f"/cases/{case.reference}/{action}")
+        assert response.status_code == 200, action
+        check_page(response.get_data(as_text=True))
+
+
+def test_add_a_record_then_see_it_in_the_timeline(client, people, case):
+    sign_in(client, people["counterpart"])
+    response = act(client, case, "record", text="Spoke to Sam; we will meet on Thursday.")
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Your record was added." in page and "Spoke to Sam; we will meet on Thursday." in page
+
+
+def test_a_record_too_short_to_be_a_record_is_refused(client, people, case):
+    sign_in(client, people["raiser"])
+    response = act(client, case, "record", text="ok")
+    assert response.status_code == 400
+    assert "Record of the discussion must be at least 10 characters" in response.get_data(as_text=True)
+    with database.connection_context():
+        assert not Event.select().where(Event.kind == "record").exists()
+
+
+def test_escalate_to_directory_contacts_and_someone_named(client, people, case):
+    sign_in(client, people["raiser"])
+    form = client.get(f"/cases/{case.reference}/escalate").get_data(as_text=True)
+    ticked = re.findall(r'name="contacts" type="checkbox" value="([^"]+)" checked', form)
+    assert len(ticked) == 2  # both agencies' line managers, pre-ticked from the directory
+    response = act(
+        client,
+        case,
+        "escalate",
+        reason="No strategy discussion by the deadline.",
+        contacts=ticked[:1],
+        other_name="Sgt Lee",
+        other_email="sgt.lee@police.example",
+    )
+    assert response.status_code == 302
+    case = fresh(case)
+    assert case.stage_index == 1
+    with database.connection_context():
+        stage = StageRecord.get(StageRecord.escalation == case.id, StageRecord.stage_index == 1)
+        emails = {p.email for p in StageParty.select().where(StageParty.stage == stage)}
+    assert emails == {ticked[0].split("|")[1], "sgt.lee@police.example"}
+
+
+def test_escalate_needs_a_reason_and_someone_to_act(client, people, case):
+    sign_in(client, people["raiser"])
+    response = act(client, case, "escalate", reason="")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Enter the reason for escalating" in html
+    assert "Select who should act at the next stage" in html
+    assert fresh(case).stage_index == 0
+
+
+def test_resolve_with_an_agreed_outcome(client, people, case):
+    sign_in(client, people["counterpart"])
+    missing = act(client, case, "resolve", statement="", learning="yes")
+    assert "Enter the agreed outcome" in missing.get_data(as_text=True)
+    assert "Enter what the partnership should consider" in missing.get_data(as_text=True)
+    done = act(client, case, "resolve", statement="Assessment starts on Friday.", learning="no")
+    assert done.status_code == 302
+    case = fresh(case)
+    assert (case.status, case.outcome) == ("resolved", "Assessment starts on Friday.")
+    # Nothing more can be done: the action pages are gone.
+    assert client.get(f"/cases/{case.reference}/resolve").status_code == 404
+
+
+def test_withdraw_by_the_raiser(client, people, case):
+    sign_in(client, people["raiser"])
+    assert act(client, case, "withdraw", reason="The family moved out of the area.").status_code == 302
+    assert fresh(case).status == "withdrawn"
+
+
+def test_the_final_decision_belongs_to_the_last_stage(client, people, case):
+    sign_in(client, people["raiser"])
+    for reason in ("Stage one did not resolve it.", "Stage two did not resolve it either."):
+        contacts = re.findall(
+            r'name="contacts" type="checkbox" value="([^"]+)"',
+            client.get(f"/cases/{case.reference}/escalate").get_data(as_text=True),
+        )
+        assert act(client, case, "escalate", reason=reason, contacts=contacts).status_code == 302
+    assert fresh(case).stage_index == 2
+    assert client.get(f"/cases/{case.reference}/decide").status_code == 404  # not the raiser's to decide
+    assert client.get(f"/cases/{case.reference}/escalate").status_code == 404  # no stage after the last
+    client.post("/sign-out", data={"csrf_token": token(client, "/cases/")})
+    sign_in(client, people["manager"])
+    response = act(client, case, "decide", decision="Social care will hold a strategy meeting by Friday.")
+    assert response.status_code == 302
+    assert fresh(case).status == "closed"
+
+
+def test_a_stale_form_does_not_overwrite_a_newer_change(client, people, case):
+    sign_in(client, people["raiser"])
+    csrf = token(client, f"/cases/{case.reference}/resolve")
+    act(client, case, "withdraw", reason="Withdrawn in another tab.")
+    response = client.post(
+        f"/cases/{case.reference}/resolve", data={"csrf_token": csrf, "statement": "Agreed outcome.", "learning": "no"}
+    )
+    assert response.status_code == 404
+    assert fresh(case).status == "withdrawn"

@@ -22,6 +22,7 @@ from portal.db import database
 from portal.deadlines import schedule_stage
 from portal.mail import queue_email, wake_sender
 from portal.models import (
+    ActionLink,
     Counter,
     Document,
     Escalation,
@@ -51,6 +52,11 @@ class Actor:
     user: User | None = None
     email: str = ""
     name: str = ""
+    link: ActionLink | None = None  # acting through an emailed link: used up in the same transaction
+
+    @classmethod
+    def via_link(cls, link: ActionLink) -> Actor:
+        return cls(email=link.recipient_email, name=link.recipient_name, link=link)
 
     @classmethod
     def of(cls, user: User) -> Actor:
@@ -106,6 +112,8 @@ def _next_reference(now: dt.datetime) -> str:
 
 
 def _event(escalation: Escalation, kind: str, actor: Actor | None, now: dt.datetime, text: str = "", **data) -> Event:
+    if actor is not None and actor.link is not None:
+        data["via"] = "emailed link"
     return Event.create(
         escalation=escalation,
         at=now,
@@ -135,6 +143,15 @@ def _save_transition(escalation: Escalation, **changes) -> None:
         raise WorkflowError(f"{escalation.reference} was changed by someone else: reload the case and try again")
     for name, value in changes.items():
         setattr(escalation, name, value)
+
+
+def _use_link(actor: Actor, escalation: Escalation, now: dt.datetime) -> None:
+    """A link acts once, on its own case and stage only; a second POST finds it used and changes nothing."""
+    if actor.link is None:
+        return
+    if actor.link.escalation_id != escalation.id or actor.link.stage_index != escalation.stage_index:
+        raise WorkflowError("This link is for a different case or stage")
+    links.use_link(actor.link, now)
 
 
 def _refresh_next_alert(escalation: Escalation) -> dt.datetime | None:
@@ -361,6 +378,7 @@ def _finish(
 ) -> None:
     """End the current stage and the case: resolved, closed by decision, or withdrawn."""
     with database.atomic():
+        _use_link(actor, escalation, now)
         ending = {"resolved": "resolved", "closed": "decided", "withdrawn": "withdrawn"}[status]
         _save_transition(escalation, status=status, outcome=text, closed_at=now, next_alert_at=None)
         _end_stage(escalation, ending, text, now)
@@ -444,6 +462,7 @@ def escalate(
         )
     nxt = procedure.stage(escalation.stage_index + 1)
     with database.atomic():
+        _use_link(actor, escalation, now)
         _end_stage(escalation, "escalated", reason, now)
         _save_transition(escalation, stage_index=nxt.index, stage_started_at=now)
         _event(escalation, "escalated", actor, now, reason, to_stage=nxt.key)

@@ -82,7 +82,8 @@ def case(reference: str):
     )
 
 
-def _next_stage_choices(case: Escalation, procedure) -> list[tuple[str, str]]:
+def escalation_choices(case: Escalation, procedure) -> list[tuple[str, str]]:
+    """The directory's people for the next stage, as checkbox choices `party|email`."""
     nxt = procedure.stage(case.stage_index + 1)
     people = resolve_parties(procedure, nxt.parties, case)
     return [(f"{p.party}|{p.email}", f"{p.name} ({p.email})") for p in people]
@@ -100,7 +101,7 @@ def act(reference: str, action: str):
         abort(404)
     form_class, title = ACTION_PAGES[action]
     form = form_class()
-    choices = _next_stage_choices(case, procedure) if action == "escalate" else []
+    choices = escalation_choices(case, procedure) if action == "escalate" else []
     if action == "escalate":
         form.contacts.choices = choices
         if request.method == "GET":
@@ -116,7 +117,7 @@ def act(reference: str, action: str):
                 resolve(procedure, case, actor, form.statement.data, learning=learning)
                 flash("The escalation is resolved. Everyone involved has been told.")
             elif action == "escalate":
-                escalate(procedure, case, actor, form.reason.data, named=_named(form, case, procedure, choices))
+                escalate(procedure, case, actor, form.reason.data, named=named_from(form, case, procedure, choices))
                 stage = procedure.stage(case.stage_index).name
                 flash(f"Escalated to {stage}. The people at this stage have been emailed.")
             elif action == "withdraw":
@@ -134,7 +135,8 @@ def act(reference: str, action: str):
     ), status
 
 
-def _named(form: EscalateForm, case: Escalation, procedure, choices) -> list:
+def named_from(form: EscalateForm, case: Escalation, procedure, choices) -> list:
+    """The people ticked or typed on an escalate form, as recipients for the next stage."""
     nxt = procedure.stage(case.stage_index + 1)
     offered = dict(choices)
     people = []

@@ -1,0 +1,107 @@
+"""Emailed Resolve / Escalate / Decide links, for people who may have no account.
+
+GET only shows the case summary and a form (mail scanners open every link); the
+POST, with its CSRF token and a written record, acts once.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from forms.case_actions import DecideForm, EscalateForm, ResolveForm
+from portal import procedure_of
+from portal.auth import public
+from portal.links import LinkRefused, find_link
+from portal.models import ActionLink, StageParty, StageRecord
+from portal.views.cases import escalation_choices, named_from
+from portal.views.errors import keeps_answers
+from portal.workflow import Actor, WorkflowError, decide, escalate, record_view, resolve
+
+bp = Blueprint("actions", __name__, url_prefix="/a")
+
+FORMS = {"resolve": ResolveForm, "escalate": EscalateForm, "decide": DecideForm}
+REFUSED_STATUS = {"unknown": 404, "used": 410, "expired": 410, "superseded": 410}
+
+
+def _secure_recipient(link: ActionLink) -> bool:
+    """The child's details are shown only to addresses the procedure or directory marks secure."""
+    return (
+        StageParty.select()
+        .join(StageRecord)
+        .where(
+            (StageRecord.escalation == link.escalation_id)
+            & (StageRecord.stage_index == link.stage_index)
+            & (StageParty.email == link.recipient_email)
+            & StageParty.secure
+        )
+        .exists()
+    )
+
+
+def _refused(refused: LinkRefused):
+    link = refused.link
+    case = link.escalation if link else None
+    procedure = procedure_of(current_app, case.procedure_id) if case else None
+    response = current_app.make_response(
+        (render_template("actions/refused.html", reason=refused.reason, link=link, case=case, procedure=procedure),
+         REFUSED_STATUS[refused.reason])
+    )
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.route("/<token>", methods=["GET", "POST"])
+@public
+@keeps_answers
+def link(token: str):
+    try:
+        link = find_link(token)
+    except LinkRefused as refused:
+        return _refused(refused)
+    case = link.escalation
+    procedure = procedure_of(current_app, case.procedure_id)
+    form = FORMS[link.action]()
+    choices = escalation_choices(case, procedure) if link.action == "escalate" else []
+    if link.action == "escalate":
+        form.contacts.choices = choices
+        if request.method == "GET":
+            form.contacts.data = [value for value, _ in choices]
+    if request.method == "GET":
+        record_view(
+            case,
+            Actor(email=link.recipient_email, name=link.recipient_name),
+            via="emailed link",
+            may_be_automated=True,  # mail scanners open links too
+            user_agent=(request.user_agent.string or "")[:200],
+        )
+    elif form.validate_on_submit():
+        actor = Actor.via_link(link)
+        try:
+            if link.action == "resolve":
+                learning = form.learning_details.data if form.learning.data == "yes" else ""
+                resolve(procedure, case, actor, form.statement.data, learning=learning)
+            elif link.action == "escalate":
+                escalate(procedure, case, actor, form.reason.data, named=named_from(form, case, procedure, choices))
+            else:
+                decide(procedure, case, actor, form.decision.data)
+            return redirect(url_for("actions.link", token=token))
+        except LinkRefused as refused:
+            return _refused(refused)
+        except WorkflowError as error:
+            form.submit.errors.append(str(error))
+    response = current_app.make_response(
+        (
+            render_template(
+                "actions/act.html",
+                form=form,
+                link=link,
+                case=case,
+                procedure=procedure,
+                stage=procedure.stage(case.stage_index),
+                secure=_secure_recipient(link),
+            ),
+            400 if form.errors or form.timed_out else 200,
+        )
+    )
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response

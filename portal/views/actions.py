@@ -43,8 +43,10 @@ def _refused(refused: LinkRefused):
     case = link.escalation if link else None
     procedure = procedure_of(current_app, case.procedure_id) if case else None
     response = current_app.make_response(
-        (render_template("actions/refused.html", reason=refused.reason, link=link, case=case, procedure=procedure),
-         REFUSED_STATUS[refused.reason])
+        (
+            render_template("actions/refused.html", reason=refused.reason, link=link, case=case, procedure=procedure),
+            REFUSED_STATUS[refused.reason],
+        )
     )
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response

@@ -48,9 +48,7 @@ DOCUMENTS = {
     "final_decision_notice": "Final decision notice",
 }
 
-_DURATION = re.compile(
-    r"^(?P<n>\d{1,4})\s+(?P<unit>hours?|working\s+days?|working\s+weeks?|days?|months?)$", re.ASCII
-)
+_DURATION = re.compile(r"^(?P<n>\d{1,4})\s+(?P<unit>hours?|working\s+days?|working\s+weeks?|days?|months?)$", re.ASCII)
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 

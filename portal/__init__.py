@@ -88,9 +88,9 @@ def create_app(config: dict | None = None) -> Flask:
     def _partnership() -> dict:
         return {"partnership_name": current_procedure(app).partnership}
 
-    from portal.views import actions, auth, cases, public, raising
+    from portal.views import actions, admin, auth, cases, public, raising
 
-    for blueprint in (public.bp, auth.bp, cases.bp, raising.bp, actions.bp):
+    for blueprint in (public.bp, auth.bp, cases.bp, raising.bp, actions.bp, admin.bp):
         app.register_blueprint(blueprint)
 
     from portal.cli import register

@@ -17,6 +17,7 @@ from flask.cli import AppGroup
 from portal.db import database
 from portal.deadlines import timeline
 from portal.demo import seed_demo
+from portal.directory import import_rows, parse_csv
 from portal.procedure import ProcedureError, preset_ids, resolve_procedure
 from portal.users import ROLES, UserError, create_user
 from portal.workdays import LONDON, london
@@ -27,6 +28,7 @@ db_cli = AppGroup("db", help="The database schema.")
 procedure_cli = AppGroup("procedure", help="Partnership procedures: list, check, timeline.")
 users_cli = AppGroup("users", help="User accounts.")
 demo_cli = AppGroup("demo", help="The demo partnership.")
+directory_cli = AppGroup("directory", help="The directory of named contacts.")
 
 
 def migration_runner():
@@ -167,6 +169,21 @@ def demo_seed() -> None:
     click.echo("demo data created" if created else "demo data already present")
 
 
+@directory_cli.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+def directory_import(file) -> None:
+    """Import contacts from CSV (agency, role, name, job_title, email, secure); all rows or none."""
+    rows, errors = parse_csv(file.read())
+    if errors:
+        for error in errors:
+            click.echo(f"error: {file.name}: {error}", err=True)
+        click.echo(f"nothing imported: {len(errors)} bad row(s)", err=True)
+        sys.exit(1)
+    with database.connection_context():
+        created, updated = import_rows(rows)
+    click.echo(f"imported {len(rows)} contact(s): {created} new, {updated} updated")
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
@@ -202,6 +219,6 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (db_cli, procedure_cli, users_cli, demo_cli):
+    for group in (db_cli, procedure_cli, users_cli, demo_cli, directory_cli):
         app.cli.add_command(group)
     app.cli.add_command(serve)

@@ -1,0 +1,134 @@
+"""The directory: CSV import (all rows or none) from the command line and the browser, and the admin pages."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from portal.db import database
+from portal.models import Agency, Contact, Outbox
+from tests.web.conftest import check_page, sign_in, token
+
+GOOD = """agency,role,name,job_title,email,secure
+Metropolitan Police,line_manager,Sgt Ann Lee,Detective Sergeant,ann.lee@met.police.example,no
+Metropolitan Police,safeguarding_lead,DI Raj Shah,Detective Inspector,raj.shah@met.police.example,yes
+Hollyfield Primary School,safeguarding_lead,Mo Green,Designated Safeguarding Lead,mo.green@school.example,No
+"""
+
+BAD = """agency,role,name,job_title,email,secure
+Metropolitan Police,line_manager,Sgt Ann Lee,Detective Sergeant,ann.lee@met.police.example,no
+Metropolitan Police,boss,DI Raj Shah,,raj.shah@met.police.example,yes
+,safeguarding_lead,Mo Green,,not-an-email,perhaps
+Metropolitan Police,line_manager,Sgt Ann Lee,Detective Sergeant,ann.lee@met.police.example,no
+"""
+
+
+def test_cli_imports_a_good_file(runner, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text(GOOD)
+    result = runner.invoke(args=["directory", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "imported 3 contact(s): 3 new, 0 updated" in result.output
+    with database.connection_context():
+        raj = Contact.get(Contact.email == "raj.shah@met.police.example")
+        assert (raj.agency.name, raj.role, raj.secure) == ("Metropolitan Police", "safeguarding_lead", True)
+        assert Agency.select().count() == 2
+    again = runner.invoke(args=["directory", "import", str(path)])
+    assert "0 new, 3 updated" in again.output
+
+
+def test_cli_reports_every_bad_row_and_imports_nothing(runner, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text(BAD)
+    result = runner.invoke(args=["directory", "import", str(path)])
+    assert result.exit_code == 1
+    errors = result.stderr
+    assert "line 3: role 'boss' is not one of" in errors
+    assert (
+        "line 4: agency is empty; email 'not-an-email' is not an email address; secure 'perhaps' must be yes or no"
+        in errors
+    )
+    assert "line 5: repeats an earlier row" in errors
+    assert "line 2" not in errors
+    assert "nothing imported: 3 bad row(s)" in errors
+    with database.connection_context():
+        assert Contact.select().count() == 0
+
+
+def test_cli_refuses_a_file_without_the_columns(runner, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text("name,email\nA,a@b.example\n")
+    result = runner.invoke(args=["directory", "import", str(path)])
+    assert result.exit_code == 1 and "line 1: missing column(s) agency, role" in result.stderr
+
+
+@pytest.fixture
+def admin_client(client, people):
+    sign_in(client, people["admin"])
+    return client
+
+
+def test_admin_pages_are_admin_only(client, people):
+    sign_in(client, people["raiser"])
+    for url in ("/admin/", "/admin/directory", "/admin/directory/contacts/new", "/admin/mail"):
+        assert client.get(url).status_code == 404
+
+
+def test_import_through_the_browser_form(admin_client):
+    url = "/admin/directory/import"
+    bad = admin_client.post(
+        url,
+        data={"csrf_token": token(admin_client, url), "file": (io.BytesIO(BAD.encode()), "c.csv")},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 400 and "nothing was imported" in bad.get_data(as_text=True)
+    good = admin_client.post(
+        url,
+        data={"csrf_token": token(admin_client, url), "file": (io.BytesIO(GOOD.encode()), "c.csv")},
+        content_type="multipart/form-data",
+    )
+    assert good.status_code == 302
+    page = admin_client.get("/admin/directory").get_data(as_text=True)
+    check_page(page)
+    assert "raj.shah@met.police.example" in page
+
+
+def test_add_change_and_retire_a_contact(admin_client, people):
+    url = "/admin/directory/contacts/new"
+    missing = admin_client.post(url, data={"csrf_token": token(admin_client, url)})
+    html = missing.get_data(as_text=True)
+    assert missing.status_code == 400 and "Enter the contact&#39;s name" in html and "Select the agency" in html
+    data = {
+        "agency": str(people["theirs"].id),
+        "role": "head_of_service",
+        "name": "Chief Inspector Kay",
+        "job_title": "Head of Public Protection",
+        "email": "Kay@Police.example",
+        "secure": "yes",
+    }
+    assert admin_client.post(url, data={"csrf_token": token(admin_client, url), **data}).status_code == 302
+    with database.connection_context():
+        kay = Contact.get(Contact.email == "kay@police.example")
+    edit = f"/admin/directory/contacts/{kay.id}"
+    assert 'value="Chief Inspector Kay"' in admin_client.get(edit).get_data(as_text=True)
+    admin_client.post(edit, data={"csrf_token": token(admin_client, edit), **data, "name": "Supt Kay"})
+    toggle = f"/admin/directory/contacts/{kay.id}/active"
+    admin_client.post(toggle, data={"csrf_token": token(admin_client, "/admin/directory")})
+    with database.connection_context():
+        kay = Contact.get_by_id(kay.id)
+        assert (kay.name, kay.active) == ("Supt Kay", False)
+
+
+def test_sent_mail_lists_rows_and_resends_a_failed_one(admin_client, case):
+    with database.connection_context():
+        row = Outbox.select().where(Outbox.escalation == case.id).first()
+        Outbox.update(status="failed", last_error="550 5.1.1 unknown user").where(Outbox.id == row.id).execute()
+    page = admin_client.get("/admin/mail").get_data(as_text=True)
+    check_page(page)
+    assert "550 5.1.1 unknown user" in page and case.reference in page
+    assert re.search(rf'action="/admin/mail/{row.id}/resend"', page)
+    admin_client.post(f"/admin/mail/{row.id}/resend", data={"csrf_token": token(admin_client, "/admin/mail")})
+    with database.connection_context():
+        assert Outbox.get_by_id(row.id).status != "failed"

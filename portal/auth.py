@@ -49,7 +49,9 @@ def _unauthorized():
         flash("Your session timed out. Sign in again and your answers will be restored.")
     elif session.get("sid"):
         flash("You were signed out because you were inactive. Sign in again to continue.")
-    return redirect(url_for("auth.sign_in", next=request.full_path if request.method == "GET" else request.path))
+    return redirect(
+        url_for("auth.sign_in", next=request.full_path.rstrip("?") if request.method == "GET" else request.path)
+    )
 
 
 def _hash(token: str) -> str:

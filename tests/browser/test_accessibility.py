@@ -1,0 +1,289 @@
+"""axe-core (WCAG 2.2 AA tags) on every kind of page, empty and with errors; GOV.UK Frontend runs under the CSP.
+
+`checks()` (tests/browser/conftest.py) runs axe on each page these tests load; its teardown fails a test
+that loaded a page without checking it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import expect
+
+from portal import current_procedure
+from portal.db import database
+from portal.models import Agency, User
+from portal.workflow import Actor, EscalationDetails, escalate, raise_escalation
+from tests.browser.conftest import BUSINESS_MANAGER, OFFICER, PRACTITIONER, PageChecks
+from tests.browser.pages import Answers, Portal
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def portal(page, checks):
+    return Portal(page, checks)
+
+
+@dataclass(frozen=True)
+class Cases:
+    first_stage: str  # raised by the practitioner, open at stage 1
+    last_stage: str  # escalated to the partnership: the business manager decides
+
+
+@pytest.fixture(scope="module")
+def cases(live_server) -> Cases:
+    """Two cases made through the workflow, as the raise journey would make them."""
+    app = live_server.app
+    with app.app_context(), database.connection_context():
+        procedure = current_procedure(app)
+        raiser = User.get(User.email == PRACTITIONER)
+        police = Agency.get(Agency.name == "Metropolitan Police")
+
+        def details(child: str, **extra) -> EscalationDetails:
+            return EscalationDetails(
+                child_name=child,
+                child_dob=dt.date(2016, 9, 14),
+                summary="The referral was closed without a strategy discussion.",
+                action_taken="Two calls with the duty sergeant.",
+                outcome_sought="A strategy discussion this week.",
+                raiser_role="Social Worker",
+                raiser_agency_id=raiser.agency_id,
+                raiser_contact_details="020 7946 0000",
+                counterpart_name="DC Morgan",
+                counterpart_email="dc.morgan@met.demo.example",
+                counterpart_agency_id=police.id,
+                categories=["thresholds", "communication"],
+                **extra,
+            )
+
+        first = raise_escalation(procedure, raiser, details("Casey First"))
+        last = raise_escalation(
+            procedure,
+            raiser,
+            details("Drew Last", child_on_plan=True, imminent_risk=True, specific_circumstance="media_attention"),
+        )
+        actor = Actor.of(raiser)
+        escalate(procedure, last, actor, "The line managers could not agree a plan at stage 1.")
+        escalate(procedure, last, actor, "The line managers could not agree a plan at stage 2.")
+        return Cases(first.reference, last.reference)
+
+
+def test_public_pages_and_sign_in(portal):
+    page = portal.page
+    portal.open("/")
+    expect(portal.heading()).to_be_visible()
+    portal.follow("Accessibility statement")
+    portal.open("/sign-in")
+    portal.expect_heading("Sign in")
+
+    portal.press("Sign in")
+    portal.expect_errors("Enter your email address", "Enter your password")
+
+    page.get_by_label("Email address").fill(OFFICER)
+    page.get_by_label("Password", exact=True).fill("not the password")
+    portal.press("Sign in")
+    portal.expect_errors("Enter a correct email address and password")
+    expect(page.get_by_label("Email address")).to_have_value(OFFICER)
+
+    portal.open("/no-such-page")
+    portal.expect_heading("Page not found")
+
+
+def test_dashboards(portal, cases):
+    portal.sign_in(OFFICER)
+    portal.expect_heading("My escalations")
+    expect(portal.page.get_by_text("You have no escalations yet.")).to_be_visible()
+    portal.sign_out()
+
+    portal.sign_in(PRACTITIONER)
+    portal.expect_heading("My escalations")
+    expect(portal.page.get_by_role("link", name=cases.first_stage)).to_be_visible()
+    portal.follow("The procedure", exact=True)
+    portal.follow("My escalations", exact=True)
+    portal.sign_out()
+
+    portal.sign_in(BUSINESS_MANAGER)
+    portal.expect_heading("All escalations")
+
+
+def test_every_raise_page_empty_and_with_errors(portal):
+    page = portal.page
+    answers = Answers(
+        child_name="Ellis Axe",
+        categories=["Something else"],
+        imminent_risk="Yes",
+        circumstance="Imminent threat of media attention",
+    )
+    portal.sign_in(PRACTITIONER)
+    portal.start_raising()
+
+    # Each question page: as it first appears, with every error it can show, then answered.
+    errors = {
+        "About the child": [
+            "Enter the child's full name",
+            "Enter the child's date of birth",
+            "Select yes if the child is subject to a child protection plan",
+            "Select yes if the child is looked after",
+        ],
+        "About you": ["Enter your role", "Enter your contact details"],
+        "Who you disagree with": [
+            "Enter the name of the practitioner you disagree with",
+            "Enter their email address",
+            "Select their agency",
+        ],
+        "What the disagreement is about": ["Select what the disagreement is about"],
+        "The concern": [
+            "Enter a brief description of the concern",
+            "Enter the action already taken to resolve the disagreement",
+        ],
+        "Outcome sought": ["Enter the outcome you are seeking"],
+        "Your safeguarding lead": ["Select yes if your safeguarding lead is aware"],
+        "Risk to the child": [
+            "Select yes if the child is at imminent risk of significant harm",
+            "Select whether any specific circumstance applies",
+        ],
+    }
+    for step, (title, fill) in enumerate(Portal.QUESTIONS, start=1):
+        portal.expect_heading(title)
+        if title == "Deadline":
+            deadline = portal.group("An earlier deadline for the first stage (optional)")
+            for part, value in zip(("Day", "Month", "Year"), ("1", "1", "2020"), strict=True):
+                deadline.get_by_label(part, exact=True).fill(value)
+            portal.continue_()
+            portal.expect_errors("The earlier deadline must be today or in the future")
+            for part in ("Day", "Month", "Year"):
+                deadline.get_by_label(part, exact=True).fill("")
+        else:
+            if title == "About you":
+                page.get_by_label("Your agency or team").select_option(label="Select an agency")
+                errors[title].insert(1, "Select your agency or team")
+            portal.continue_()
+            portal.expect_errors(*errors[title])
+        if title == "What the disagreement is about":  # something else, without saying what
+            portal.group("What is the disagreement about?").get_by_label("Something else").check()
+            portal.continue_()
+            portal.expect_errors("Enter what else the disagreement is about")
+            answers.category_other = "Who pays for the placement"
+        if title == "Your safeguarding lead":  # aware, without a name
+            portal.choose("Is your designated safeguarding lead aware of this escalation?", "Yes")
+            page.get_by_label("Name of your safeguarding lead").fill("")
+            portal.continue_()
+            portal.expect_errors("Enter the name of your safeguarding lead")
+        if title == "About you":
+            page.get_by_label("Your agency or team").select_option(label="Children's Social Care")
+        getattr(portal, fill)(answers)
+        portal.continue_()
+        if step == 1:  # the start page offers to continue or discard once answers are saved
+            portal.follow("Raise an escalation", exact=True)
+            expect(page.get_by_role("button", name="Discard your answers and start again")).to_be_visible()
+            portal.press("Continue your escalation")
+
+    # Check your answers, with both warnings (imminent risk, a specific circumstance).
+    portal.expect_heading("Check your answers before raising the escalation")
+    expect(page.get_by_text("You said the child is at imminent risk of significant harm.")).to_be_visible()
+    reference = portal.raise_escalation()
+    portal.follow(f"View {reference}")
+    portal.expect_heading(f"{reference}: Ellis Axe")
+
+
+def test_each_action_page_with_errors(portal, cases):
+    page = portal.page
+    portal.sign_in(PRACTITIONER)
+    portal.open(f"/cases/{cases.first_stage}")
+    portal.expect_heading(f"{cases.first_stage}: Casey First")
+
+    portal.follow("Add a record of a discussion")
+    portal.press("Add record")
+    portal.expect_errors("Enter a record of the discussion")
+    page.get_by_label("Record of the discussion").fill("Too short")
+    portal.press("Add record")
+    portal.expect_errors("Record of the discussion must be at least 10 characters")
+    page.get_by_label("Record of the discussion").fill("Called DC Morgan; she will review the decision by Friday.")
+    portal.press("Add record")
+    expect(portal.flash()).to_contain_text("Your record was added.")  # the notification banner, checked too
+
+    portal.follow("Mark as resolved")
+    portal.press("Record resolution")
+    portal.expect_errors(
+        "Enter the agreed outcome", "Select yes if any learning or gap in policy should go to the partnership"
+    )
+    portal.choose("Should any learning or gap in policy go to the partnership?", "Yes")
+    portal.press("Record resolution")
+    portal.expect_errors("Enter the agreed outcome", "Enter what the partnership should consider")
+    portal.follow(f"Back to {cases.first_stage}")
+
+    portal.follow("Escalate to Stage 2: Line managers")
+    for box in portal.group("Who should act at the next stage?").get_by_role("checkbox").all():
+        box.uncheck()
+    portal.press("Escalate")
+    portal.expect_errors(
+        "Enter the reason for escalating",
+        "Select who should act at the next stage",
+    )
+    page.get_by_label("Name of someone else (optional)").fill("Someone Else")
+    page.get_by_label("Their email address (optional)").fill("not an email")
+    portal.press("Escalate")
+    portal.expect_errors(
+        "Enter the reason for escalating", "Enter an email address in the correct format, like name@example.org"
+    )
+    portal.follow(f"Back to {cases.first_stage}")
+
+    portal.follow("Withdraw the escalation")
+    portal.press("Withdraw escalation")
+    portal.expect_errors("Enter the reason for withdrawing")
+
+    # A case that is not there, and an action that is not there, look the same: not found.
+    portal.open("/cases/ESC-1999-9999")
+    portal.expect_heading("Page not found")
+    portal.open(f"/cases/{cases.first_stage}/approve")
+    portal.expect_heading("Page not found")
+
+
+def test_the_final_decision_page_with_errors(portal, cases):
+    portal.sign_in(BUSINESS_MANAGER)
+    portal.follow(cases.last_stage)
+    portal.expect_heading(f"{cases.last_stage}: Drew Last")
+    expect(portal.summary_value("Current stage")).to_have_text("Stage 3: The partnership")
+    portal.follow("Record the final decision")
+    portal.expect_heading("Record the final decision")
+    portal.press("Record final decision")
+    portal.expect_errors("Enter the final decision")
+
+
+def test_govuk_frontend_runs_under_the_content_security_policy(portal):
+    page = portal.page
+    response = page.goto("/sign-in")
+    portal.checks()
+    assert "script-src 'self' 'nonce-" in response.headers["content-security-policy"]
+    # The password toggle only exists when GOV.UK Frontend's JavaScript has run.
+    page.get_by_role("button", name="Show password").click()
+    expect(page.get_by_label("Password", exact=True)).to_have_attribute("type", "text")
+    portal.sign_in(OFFICER)
+    portal.open("/raise/concern")
+    summary = page.get_by_label("Brief description of the concern")
+    summary.fill("Twelve chars")
+    # The character count is drawn by GOV.UK Frontend's JavaScript (the server renders an empty message).
+    expect(page.get_by_text("You have 4,988 characters remaining")).to_be_visible()
+    portal.checks()
+
+
+def test_the_checks_fail_when_they_should(page):
+    """The harness itself: axe finds a known violation; an unchecked page and a console error fail a test."""
+    watcher = PageChecks(page)
+    page.set_content('<html lang="en"><title>Broken</title><main><h1>Broken</h1><img src="data:,"><input></main>')
+    found = {violation["id"] for violation in watcher.run_axe().response["violations"]}
+    assert {"image-alt", "label"} <= found, found
+
+    page.goto("/")
+    page.goto("/accessibility")
+    watcher()
+    page.evaluate("console.error('something broke')")
+    with pytest.raises(AssertionError, match="never checked with axe") as unchecked:
+        watcher.finish()
+    assert "accessibility" not in str(unchecked.value)
+    watcher.unchecked.clear()
+    with pytest.raises(AssertionError, match="something broke"):
+        watcher.finish()

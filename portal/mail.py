@@ -1,12 +1,44 @@
-"""Email: outbox rows written inside transitions, and the hook that wakes the sender after commit."""
+"""Email: outbox rows written inside transitions, the hook that wakes the sender after commit,
+building each message from its row, and delivering it (SMTP, or .eml files for the demo).
+
+Delivery is at least once (SECURITY.md E): a sender claims a row under a lease, sends, then marks
+it sent in its own transaction. A crash or timeout between the relay's acceptance and that mark
+sends the message again, with the same Message-ID, so receivers can tell it is a repeat.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import os
+import re
+import smtplib
+import ssl
+from collections.abc import Callable, Iterable, Mapping
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from email.utils import format_datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from portal.db import is_postgres
-from portal.models import Escalation, Outbox, utcnow
+from peewee import fn
+
+from portal import links as action_links
+from portal.db import database, is_postgres
+from portal.models import ActionLink, Escalation, Outbox, StageRecord, utcnow
+from portal.procedure import DOCUMENTS, SPECIFIC_CIRCUMSTANCES, Procedure, Stage
 from portal.routing import Recipient
+from portal.workdays import UTC, format_london
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+log = logging.getLogger(__name__)
 
 _waker: Callable[[list[int]], None] | None = None
 
@@ -50,3 +82,352 @@ def queue_email(
     if is_postgres():
         return inserted  # RETURNING gives None when a concurrent transaction won the key
     return Outbox.get(Outbox.idempotency_key == key).id  # SQLite writers are serialised (IMMEDIATE)
+
+
+# --- Building messages -------------------------------------------------------------------------
+
+# What each purpose is called in the subject line (which never carries the child's details).
+SUBJECTS = {
+    "stage_started": "Action needed",
+    "stage_notice": "For information",
+    "copy": "Copy for your records",
+    "imminent_risk": "Imminent risk flagged",
+    "specific_circumstance": "Urgent: specific circumstance",
+    "business_manager_update": "New escalation raised",
+    "resolved": "Resolved",
+    "decided": "Final decision recorded",
+    "withdrawn": "Withdrawn",
+    "escalated": "Escalated",
+    "reminder": "Reminder",
+    "overdue": "Deadline missed",
+    "copy_overdue": "Copy not sent in time",
+}
+LINK_LABELS = {"resolve": "Resolve", "escalate": "Escalate", "decide": "Decide"}
+# Control characters and every line break Python knows (\r \n \v \f \x1c-\x1e \x85 \u2028 \u2029).
+_UNSAFE_IN_HEADER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_text(value: Any) -> str:
+    """A value fit for one header line: line breaks and control characters become spaces."""
+    return " ".join(_UNSAFE_IN_HEADER.sub(" ", str(value or "")).split())
+
+
+def message_id_for(idempotency_key: str, secret: str, base_url: str) -> str:
+    """The same for every retry of a row, and unguessable without the secret (SECURITY.md E)."""
+    digest = hmac.new(secret.encode(), idempotency_key.encode(), hashlib.sha256).hexdigest()[:32]
+    host = urlsplit(base_url).hostname or "portal.invalid"
+    return f"<{digest}@{host}>"
+
+
+def _as_utc(value: Any) -> dt.datetime | None:
+    if isinstance(value, str) and value:
+        value = dt.datetime.fromisoformat(value)
+    if not isinstance(value, dt.datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _procedure(app: Flask, procedure_id: str) -> Procedure | None:
+    from portal import procedure_of  # the app's loaded procedures; imported late (portal imports this module)
+
+    try:
+        return procedure_of(app, procedure_id)
+    except KeyError:
+        log.warning("outbox: unknown procedure %r; the message names the stage by number", procedure_id)
+        return None
+
+
+def _stage(procedure: Procedure | None, index: int | None) -> Stage | None:
+    if procedure is None or index is None or not 0 <= index <= procedure.last_index:
+        return None
+    return procedure.stage(index)
+
+
+def open_links(row: Outbox, stage_index: int, base_url: str) -> list[dict[str, str]]:
+    """The recipient's links for the case and stage that can still act, as labelled URLs."""
+    found = ActionLink.select().where(
+        (ActionLink.escalation == row.escalation_id)
+        & (ActionLink.stage_index == stage_index)
+        & (fn.LOWER(ActionLink.recipient_email) == row.recipient_email.strip().lower())
+        & ActionLink.used_at.is_null()
+        & ActionLink.superseded_at.is_null()
+    )
+    order = list(LINK_LABELS)
+    return [
+        {"action": link.action, "label": LINK_LABELS[link.action], "url": f"{base_url}/a/{action_links.token_of(link)}"}
+        for link in sorted(found, key=lambda link: (order.index(link.action), link.id))
+        if link.action in LINK_LABELS
+    ]
+
+
+def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
+    """What the templates may show. The child's details are in it only for a secure recipient."""
+    config, ctx = app.config, row.context or {}
+    base_url = config["BASE_URL"].rstrip("/")
+    case: Escalation | None = row.escalation
+    secure = ctx.get("secure") is True
+    context: dict[str, Any] = {
+        "purpose": row.purpose,
+        "recipient_name": row.recipient_name,
+        "secure": secure,
+        "portal_url": base_url,
+        "kind": ctx.get("kind", ""),
+        "late": bool(ctx.get("late")),
+        "document": DOCUMENTS.get(ctx.get("document") or "", ctx.get("document") or ""),
+        "role": (ctx.get("role") or "").replace("_", " "),
+        "case_url": base_url + ctx["case_url_path"] if str(ctx.get("case_url_path", "")).startswith("/") else "",
+        "links": [],
+        "child": None,
+    }
+    if case is None:
+        return context | {"reference": "", "stage_name": "", "due": "", "last_stage": False}
+    procedure = _procedure(app, case.procedure_id)
+    stage_index = ctx.get("stage_index", case.stage_index)
+    stage = _stage(procedure, stage_index)
+    due = _as_utc(ctx.get("due"))
+    if due is None and stage_index is not None:
+        record = StageRecord.get_or_none((StageRecord.escalation == case) & (StageRecord.stage_index == stage_index))
+        due = record.due_at if record else case.due_at
+    raiser = case.raiser
+    context |= {
+        "reference": case.reference,
+        "partnership": procedure.partnership if procedure else "",
+        "procedure_name": procedure.name if procedure else "",
+        "stage_name": stage.name if stage else (f"Stage {stage_index + 1}" if stage_index is not None else ""),
+        "last_stage": bool(procedure and stage_index == procedure.last_index),
+        "due": format_london(due),
+        "raised_by": raiser.name,
+        "raised_by_role": case.raiser_role or raiser.job_title,
+        "raised_by_agency": case.raiser_agency.name if case.raiser_agency_id else "",
+        "counterpart_agency": case.counterpart_agency.name if case.counterpart_agency_id else "",
+        "imminent_risk": case.imminent_risk,
+        "specific_circumstance": SPECIFIC_CIRCUMSTANCES.get(case.specific_circumstance or "", ""),
+        "status": case.status,
+        "links": open_links(row, stage_index, base_url) if stage_index is not None else [],
+    }
+    if secure:
+        dob = case.child_dob
+        context |= {
+            "child": {"name": case.child_name, "dob": f"{dob.day} {dob:%B %Y}" if dob else ""},
+            "summary": case.summary,
+            "outcome_sought": case.outcome_sought,
+            "outcome": case.outcome,
+        }
+    return context
+
+
+def build_message(row: Outbox, app: Flask) -> EmailMessage:
+    """The email for one outbox row: plain text and HTML from templates/email/<purpose>.txt|.html."""
+    config = app.config
+    context = message_context(row, app)
+    try:
+        to = Address(display_name=header_text(row.recipient_name), addr_spec=header_text(row.recipient_email))
+    except (ValueError, IndexError) as error:
+        raise DeliveryError(f"invalid recipient address: {error}", permanent=True) from error
+    subject = SUBJECTS.get(row.purpose, "Escalation update")
+    if context["reference"]:
+        subject += f": {context['reference']}"
+    if context["stage_name"]:
+        subject += f", {context['stage_name']}"
+    context["subject"] = subject = header_text(subject)
+    message = EmailMessage(policy=default_policy)
+    message["Subject"] = subject
+    message["From"] = header_text(config["MAIL_FROM"])
+    message["To"] = to
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = message_id_for(row.idempotency_key, config["SECRET_KEY"], config["BASE_URL"])
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no automatic replies
+    # Plain text is not autoescaped and cannot reach the headers: it is only ever the body.
+    message.set_content(app.jinja_env.get_template(f"email/{row.purpose}.txt").render(context))
+    message.add_alternative(app.jinja_env.get_template(f"email/{row.purpose}.html").render(context), subtype="html")
+    return message
+
+
+# --- Delivering them ---------------------------------------------------------------------------
+
+
+class DeliveryError(Exception):
+    """A message not delivered: permanent (5xx, bad address) fails the row, anything else retries."""
+
+    def __init__(self, reason: str, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = header_text(reason)[:500]
+        self.permanent = permanent
+
+
+def _smtp_reason(code: int, text: bytes | str) -> str:
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return f"{code} {text}"
+
+
+def send_smtp(message: EmailMessage, recipient: str, config: Mapping[str, Any]) -> None:
+    """Hand the message to the relay; a refused connection, timeout or 4xx is temporary, a 5xx permanent."""
+    sender = message["From"].addresses[0].addr_spec
+    try:
+        smtp = smtplib.SMTP(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=float(config["SMTP_TIMEOUT"]))
+    except (smtplib.SMTPException, OSError) as error:
+        raise DeliveryError(f"cannot connect to the relay: {type(error).__name__}: {error}") from error
+    try:
+        if config.get("SMTP_STARTTLS"):
+            smtp.starttls(context=ssl.create_default_context())
+        if config.get("SMTP_USERNAME"):
+            smtp.login(config["SMTP_USERNAME"], config.get("SMTP_PASSWORD") or "")
+        smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
+    except smtplib.SMTPRecipientsRefused as error:
+        code, text = next(iter(error.recipients.values()))
+        raise DeliveryError(_smtp_reason(code, text), permanent=500 <= code < 600) from error
+    except smtplib.SMTPAuthenticationError as error:  # the relay's settings, not this message: keep retrying
+        raise DeliveryError(
+            f"relay refused our credentials: {_smtp_reason(error.smtp_code, error.smtp_error)}"
+        ) from error
+    except smtplib.SMTPResponseException as error:
+        raise DeliveryError(
+            _smtp_reason(error.smtp_code, error.smtp_error), permanent=500 <= error.smtp_code < 600
+        ) from error
+    except (smtplib.SMTPException, OSError) as error:  # disconnected, timed out, TLS failure
+        raise DeliveryError(f"{type(error).__name__}: {error}") from error
+    finally:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            smtp.quit()
+        smtp.close()
+
+
+def write_eml(message: EmailMessage, row: Outbox, config: Mapping[str, Any]) -> Path:
+    """The demo's backend: `<MAIL_FILE_DIR>/<created-at>-<outbox id>.eml`, written whole or not at all."""
+    directory = Path(config["MAIL_FILE_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{row.created_at:%Y%m%dT%H%M%SZ}-{row.id}.eml"
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it may hold a child's details
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(message.as_bytes())
+        os.replace(partial, path)
+    except OSError as error:
+        raise DeliveryError(f"cannot write {path.name}: {error}") from error
+    return path
+
+
+def deliver(message: EmailMessage, row: Outbox, config: Mapping[str, Any]) -> None:
+    backend = config.get("MAIL_BACKEND", "file")
+    if backend == "smtp":
+        send_smtp(message, message["To"].addresses[0].addr_spec, config)  # the address the header was built from
+    elif backend == "file":
+        write_eml(message, row, config)
+    else:
+        raise DeliveryError(f"unknown MAIL_BACKEND {backend!r}: use smtp or file")
+
+
+# --- The outbox: claim, send, mark -------------------------------------------------------------
+
+LEASE = dt.timedelta(minutes=5)
+BACKOFF = tuple(dt.timedelta(minutes=m) for m in (1, 2, 5, 10, 30))  # then every 30 minutes
+GIVE_UP_AFTER = dt.timedelta(days=5)  # RFC 5321 4.5.4.1: "at least 4-5 days"
+ALERT_AFTER = dt.timedelta(hours=1)  # a safeguarding deadline cannot wait 5 days: tell a person
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """The wait after the `attempts`-th failed attempt."""
+    return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
+
+
+def claim(outbox_id: int, now: dt.datetime | None = None) -> bool:
+    """Take the row for one attempt with one conditional UPDATE; False if it is not due or someone holds it."""
+    now = now or utcnow()
+    with database.atomic():
+        taken = (
+            Outbox.update(status="sending", lease_until=now + LEASE, attempts=Outbox.attempts + 1)
+            .where(
+                (Outbox.id == outbox_id)
+                & (Outbox.next_attempt_at <= now)
+                & ((Outbox.status == "pending") | ((Outbox.status == "sending") & (Outbox.lease_until < now)))
+            )
+            .execute()
+        )
+    return bool(taken)
+
+
+def _mark_sent(row: Outbox, message_id: str) -> None:
+    with database.atomic():
+        Outbox.update(status="sent", sent_at=utcnow(), message_id=message_id, lease_until=None, last_error="").where(
+            (Outbox.id == row.id) & (Outbox.status != "sent")
+        ).execute()
+
+
+def _mark_failed_attempt(row: Outbox, error: DeliveryError) -> str:
+    """Back to pending with the next attempt's time, or failed (permanent, or retried for 5 days)."""
+    now = utcnow()
+    if error.permanent:
+        status, reason, next_at = "failed", error.reason, row.next_attempt_at
+    elif now - row.created_at >= GIVE_UP_AFTER:
+        status, reason, next_at = (
+            "failed",
+            f"gave up after {GIVE_UP_AFTER.days} days: {error.reason}",
+            row.next_attempt_at,
+        )
+    else:
+        status, reason, next_at = "pending", error.reason, now + backoff(row.attempts)
+    with database.atomic():
+        # Only while this attempt still holds the row: a sender that has since succeeded keeps `sent`.
+        Outbox.update(status=status, last_error=reason, next_attempt_at=next_at, lease_until=None).where(
+            (Outbox.id == row.id) & (Outbox.status == "sending") & (Outbox.attempts == row.attempts)
+        ).execute()
+    return status
+
+
+def send_outbox_row(outbox_id: int, app: Flask) -> str:
+    """One attempt at one row: 'skipped' (not ours), 'sent', 'pending' (will retry) or 'failed'."""
+    if not claim(outbox_id):
+        return "skipped"
+    row = Outbox.get_by_id(outbox_id)
+    try:
+        message = build_message(row, app)
+        deliver(message, row, app.config)
+    except DeliveryError as error:
+        status = _mark_failed_attempt(row, error)
+        log.warning(
+            "outbox %s (%s) attempt %s not delivered: %s; now %s",
+            row.id,
+            row.purpose,
+            row.attempts,
+            error.reason,
+            status,
+        )
+        return status
+    except Exception as error:  # a bug or bad data: the row stays visible and is retried (and fails after 5 days)
+        log.exception("outbox %s (%s) attempt %s could not be built or sent", row.id, row.purpose, row.attempts)
+        return _mark_failed_attempt(row, DeliveryError(f"internal error: {type(error).__name__}"))
+    _mark_sent(row, message["Message-ID"])
+    log.info("outbox %s (%s) sent on attempt %s", row.id, row.purpose, row.attempts)
+    return "sent"
+
+
+def due_for_sending(now: dt.datetime | None = None, limit: int = 1000) -> list[int]:
+    """Rows the replay sweep hands to senders: pending and due, or held under a lease that has expired."""
+    now = now or utcnow()
+    due = ((Outbox.status == "pending") & (Outbox.next_attempt_at <= now)) | (
+        (Outbox.status == "sending") & (Outbox.lease_until < now)
+    )
+    return [
+        row.id for row in Outbox.select(Outbox.id).where(due).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)
+    ]
+
+
+def undelivered(now: dt.datetime | None = None, older_than: dt.timedelta = ALERT_AFTER) -> list[Outbox]:
+    """Mail not delivered an hour after it was written (still trying, or failed): the administrators' alert."""
+    now = now or utcnow()
+    return list(
+        Outbox.select()
+        .where((Outbox.status != "sent") & (Outbox.created_at <= now - older_than))
+        .order_by(Outbox.created_at, Outbox.id)
+    )
+
+
+def requeue(outbox_id: int, now: dt.datetime | None = None) -> None:
+    """An administrator's "send again": the row goes back to pending, due now, and the sender is woken."""
+    now = now or utcnow()
+    with database.atomic():
+        Outbox.update(status="pending", next_attempt_at=now, lease_until=None).where(
+            (Outbox.id == outbox_id) & Outbox.status.in_(("pending", "failed"))  # never one a sender holds
+        ).execute()
+    wake_sender([outbox_id])

@@ -6,21 +6,52 @@ huey only wakes things up; the database is the source of truth (SECURITY.md C).
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from flask import Flask, current_app, has_app_context
 from huey import RedisHuey, SqliteHuey
 
 from portal.config import INSTANCE
 
 
-def make_huey(url: str) -> SqliteHuey | RedisHuey:
-    """SqliteHuey in its own file by default (never the case database), RedisHuey from redis:// URLs."""
+def make_huey(url: str, name: str = "escalation-portal") -> SqliteHuey | RedisHuey:
+    """SqliteHuey in its own file by default (never the case database), RedisHuey from redis:// URLs.
+
+    `name` (HUEY_NAME) separates queues sharing one Redis database, e.g. concurrent test runs.
+    """
     if url.startswith("redis://"):
-        return RedisHuey("escalation-portal", url=url, results=False)
+        return RedisHuey(name, url=url, results=False)
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        return SqliteHuey("escalation-portal", filename=path, results=False)
+        return SqliteHuey(name, filename=path, results=False)
     raise ValueError(f"unsupported HUEY_URL scheme: {url.split(':', 1)[0]!r}")
 
 
-huey = make_huey(os.environ.get("HUEY_URL", f"sqlite:///{INSTANCE / 'huey.db'}"))
+huey = make_huey(
+    os.environ.get("HUEY_URL", f"sqlite:///{INSTANCE / 'huey.db'}"), os.environ.get("HUEY_NAME", "escalation-portal")
+)
+
+_app: Flask | None = None
+_app_lock = threading.Lock()  # thread workers: build the app once, not once per thread
+
+
+@contextmanager
+def app_context() -> Iterator[Flask]:
+    """The app a task runs in: the pushed one when there is one (tests, immediate mode), else one per process."""
+    global _app
+    if has_app_context():
+        yield current_app._get_current_object()
+        return
+    with _app_lock:
+        if _app is None:
+            from portal import create_app
+
+            _app = create_app()
+    with _app.app_context():
+        yield _app
+
+
+from tasks import mail, reminders  # noqa: E402, F401  (every task module registers with huey)

@@ -90,3 +90,125 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+# --- Tasks and mail ------------------------------------------------------------------------------
+
+# The test process never touches the developer's instance/huey.db: tasks run in immediate mode (in memory),
+# and this file only receives huey's empty schema when `tasks` is imported.
+os.environ.setdefault(
+    "HUEY_URL", f"sqlite:///{Path(os.environ.get('TMPDIR', '/tmp')) / 'escalation-portal-test-huey.db'}"
+)
+
+
+@pytest.fixture(autouse=True)
+def huey_immediate():
+    """Tasks run in the caller (huey's immediate mode), so enqueueing after a commit sends at once, in-process."""
+    from portal import mail
+    from tasks import huey
+
+    huey.immediate = True
+    yield huey
+    mail.set_waker(None)  # create_app installed it for that test's app; the next test starts without
+
+
+class SMTPServer:
+    """aiosmtpd on a free loopback port, collecting what it accepts; tests switch how it answers.
+
+    accept(): 250. temporary(times): 451 at DATA for the next `times` messages (None: until switched).
+    permanent(): 550 at RCPT. block(): keep the next message (`held`), then hold its 250 until `release` is set;
+    later messages are accepted.
+    stop() / start(): no server listening on the port, then one again.
+    """
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.host = "127.0.0.1"
+        self.messages: list = []  # email.message.EmailMessage, in the order accepted
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.data_commands = 0
+        self.mode, self.temporary_left = "accept", None
+        self.blocked, self.release = threading.Event(), threading.Event()
+        self.held = None  # the message whose 250 block() holds back
+        self._controller = None
+
+    def accept(self) -> None:
+        self.mode = "accept"
+
+    def temporary(self, times: int | None = None) -> None:
+        self.mode, self.temporary_left = "temporary", times
+
+    def permanent(self) -> None:
+        self.mode = "permanent"
+
+    def block(self) -> None:
+        self.mode = "block"
+        self.blocked.clear()
+        self.release.clear()
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(self, hostname=self.host, port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        self.release.set()
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def by_message_id(self) -> dict[str, int]:
+        from collections import Counter
+
+        return dict(Counter(message["Message-ID"] for message in self.messages))
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.mode == "permanent":
+            return "550 5.1.1 Mailbox unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+        import email
+        from email import policy
+
+        self.data_commands += 1
+        if self.mode == "temporary":
+            if self.temporary_left is not None:
+                self.temporary_left -= 1
+                if self.temporary_left <= 0:
+                    self.mode = "accept"
+            return "451 4.3.0 Try again later"
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        if self.mode == "block":  # the relay has the message; the sender has not had the 250 (RFC 1047)
+            self.mode, self.held = "accept", self.messages[-1]
+            self.blocked.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_app(app, smtp_server):
+    """The test app sending through `smtp_server`, with its context pushed; no automatic wake-up."""
+    from portal import mail
+
+    app.config.update(MAIL_BACKEND="smtp", SMTP_HOST=smtp_server.host, SMTP_PORT=smtp_server.port, SMTP_TIMEOUT=5.0)
+    mail.set_waker(None)  # tests call the tasks themselves, step by step
+    with app.app_context():
+        yield app

@@ -1,0 +1,290 @@
+"""The reminder sweep: send every reminder, deadline notice and copy check that has come due.
+
+Plain Python (no Flask). A periodic task calls `sweep(now)` every minute; it selects
+cases by the indexed `next_alert_at <= now`, so its cost follows the number due, not
+the number open, and a consumer that was down catches up in one run. Each case is
+handled in its own transaction that claims the case, marks its due alerts sent
+(conditionally), writes their outbox rows under unique keys and moves
+`next_alert_at` on: two sweeps at once, or a sweep killed half-way, send nothing
+twice (SECURITY.md C, rule 5).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+
+from portal.db import database, is_postgres
+from portal.mail import queue_email, wake_sender
+from portal.models import ActionLink, Escalation, Event, Heartbeat, Outbox, Reminder, StageParty, StageRecord
+from portal.procedure import ROLES, Procedure, resolve_procedure
+from portal.routing import Recipient, resolve_parties
+from portal.workdays import format_london, to_utc
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+LATE_AFTER = dt.timedelta(hours=1)  # an alert sent later than this after it was due says so
+HEARTBEAT = "reminders"
+
+
+def case_url_path(escalation: Escalation) -> str:
+    return f"/cases/{escalation.reference}"
+
+
+def sweep(
+    now: dt.datetime,
+    procedures: Mapping[str, Procedure] | None = None,
+    batch: int = BATCH,
+) -> int:
+    """Send every alert due at `now`; returns how many alerts (reminder rows) fired.
+
+    `procedures` maps the procedure ids cases were raised under (the app's loaded set);
+    ids not in it are loaded as presets or files.
+    """
+    now = to_utc(now)
+    lookup = _ProcedureLookup(procedures)
+    fired = 0
+    after: tuple[dt.datetime, int] | None = None
+    while True:
+        page = list(due_cases_query(now, after, batch))
+        for case_id, _ in page:
+            try:
+                count, outbox = _handle_case(case_id, now, lookup)
+            except Exception:  # one broken case must not stop everyone else's reminders
+                log.exception("reminder sweep: case id %s failed; it stays due and is retried next sweep", case_id)
+                continue
+            fired += count
+            wake_sender(outbox)
+        if len(page) < batch:
+            break
+        after = (page[-1][1], page[-1][0])
+    _beat(now, fired)
+    return fired
+
+
+def due_cases_query(now: dt.datetime, after: tuple[dt.datetime, int] | None = None, batch: int = BATCH):
+    """A page of due cases as (id, next_alert_at), after `after` (keyset: skipped cases stay behind).
+
+    A range on the indexed next_alert_at: the cost follows the number due, not the number open.
+    """
+    query = Escalation.select(Escalation.id, Escalation.next_alert_at).where(
+        (Escalation.next_alert_at <= now) & (Escalation.status == "open")
+    )
+    if after is not None:
+        at, last_id = after
+        query = query.where(
+            (Escalation.next_alert_at >= at)  # a range on the index, however the OR below is planned
+            & ((Escalation.next_alert_at > at) | (Escalation.id > last_id))
+        )
+    return query.order_by(Escalation.next_alert_at, Escalation.id).limit(batch).tuples()
+
+
+class _ProcedureLookup:
+    def __init__(self, procedures: Mapping[str, Procedure] | None) -> None:
+        self.known = dict(procedures or {})
+
+    def __call__(self, procedure_id: str) -> Procedure:
+        if procedure_id not in self.known:
+            self.known[procedure_id] = resolve_procedure(procedure_id)
+        return self.known[procedure_id]
+
+
+def _claim(case_id: int, now: dt.datetime) -> Escalation | None:
+    """The case, if it is still open and due and nobody else holds it; None means leave it alone.
+
+    PostgreSQL: a row lock taken with SKIP LOCKED, so a concurrent sweep (or a user's
+    transition) never waits for us and we never wait for it. SQLite: the transaction
+    began IMMEDIATE (writers are serialised), and the conditional UPDATE finds nothing
+    once another sweep has moved `next_alert_at` on.
+    """
+    due = (Escalation.id == case_id) & (Escalation.status == "open") & (Escalation.next_alert_at <= now)
+    if is_postgres():
+        # NO KEY UPDATE: Event and Outbox inserts elsewhere (KEY SHARE on the case) are not blocked.
+        return Escalation.select().where(due).for_update("FOR NO KEY UPDATE", skip_locked=True).first()
+    if not Escalation.update(next_alert_at=Escalation.next_alert_at).where(due).execute():
+        return None
+    return Escalation.get_by_id(case_id)
+
+
+def _handle_case(case_id: int, now: dt.datetime, procedure_of: _ProcedureLookup) -> tuple[int, list[int]]:
+    """One case, one transaction: its due alerts sent once, its next alert time moved on."""
+    fired, outbox = 0, []
+    with database.atomic():
+        case = _claim(case_id, now)
+        if case is None:
+            return 0, []
+        procedure = procedure_of(case.procedure_id)
+        due = Reminder.select().where(
+            (Reminder.escalation == case)
+            & Reminder.sent_at.is_null()
+            & Reminder.cancelled_at.is_null()
+            & (Reminder.due_at <= now)
+        )
+        if is_postgres():
+            due = due.for_update(skip_locked=True)  # a transition ending the stage holds them: it wins
+        for reminder in due.order_by(Reminder.due_at, Reminder.id):
+            taken = (
+                Reminder.update(sent_at=now)
+                .where((Reminder.id == reminder.id) & Reminder.sent_at.is_null() & Reminder.cancelled_at.is_null())
+                .execute()
+            )
+            if taken:
+                outbox += _fire(procedure, case, reminder, now)
+                fired += 1
+        Escalation.update(next_alert_at=_next_alert(case)).where(Escalation.id == case.id).execute()
+    return fired, outbox
+
+
+def _next_alert(case: Escalation) -> dt.datetime | None:
+    nxt = (
+        Reminder.select(Reminder.due_at)
+        .where((Reminder.escalation == case) & Reminder.sent_at.is_null() & Reminder.cancelled_at.is_null())
+        .order_by(Reminder.due_at)
+        .first()
+    )
+    return nxt.due_at if nxt else None
+
+
+def _fire(procedure: Procedure, case: Escalation, reminder: Reminder, now: dt.datetime) -> list[int]:
+    late = now - reminder.due_at > LATE_AFTER
+    record = StageRecord.get_or_none(
+        (StageRecord.escalation == case) & (StageRecord.stage_index == reminder.stage_index)
+    )
+    stage_name = procedure.stage(reminder.stage_index).name if reminder.stage_index <= procedure.last_index else ""
+    base = {"stage_index": reminder.stage_index, "late": late}
+    if reminder.kind == "copy":
+        return _copy_check(procedure, case, reminder, now, base)
+    if record is None:
+        log.error("reminder %s: case %s has no record of stage %s", reminder.key, case.reference, reminder.stage_index)
+        return []
+    parties = _stage_parties(record)
+    links = _open_links(case, record)  # a party's own Resolve/Escalate links, named in its context
+
+    def to_party(purpose: str, party: Recipient, context: dict) -> tuple[Recipient, int | None]:
+        own = links.get(party.email.lower())
+        return party, _queue(case, purpose, party, reminder, {**context, "links": own} if own else context)
+
+    due = {**base, "due": record.due_at.isoformat()}
+    if reminder.kind == "reminder":
+        sent = [to_party("reminder", p, {"kind": "reminder", **due}) for p in parties]
+        what = f"Reminder sent ({stage_name} is due {format_london(record.due_at)})"
+        kind = "reminder_sent"
+    else:
+        others = [
+            r
+            for r in _raiser(procedure, case) + _business_managers(procedure, case)
+            if r.email.lower() not in {p.email.lower() for p in parties}
+        ]
+        context = {"kind": "deadline", **due}
+        sent = [to_party("overdue", p, context) for p in parties]
+        sent += [
+            (r, _queue(case, "overdue", r, reminder, {**context, "case_url_path": case_url_path(case)}))
+            for r in _dedupe(others)
+        ]
+        what = f"Deadline missed: {stage_name} was due {format_london(record.due_at)}; overdue notice sent"
+        kind = "deadline_missed"
+    return _record(case, reminder, now, kind, what, sent, late)
+
+
+def _copy_check(procedure: Procedure, case: Escalation, reminder: Reminder, now: dt.datetime, base: dict) -> list[int]:
+    """Salford: the notice must reach the role within the time allowed; if no copy was sent, say so."""
+    role = reminder.key.rpartition("/copy/")[2]
+    copies = Outbox.select(Outbox.context).where(
+        (Outbox.escalation == case) & (Outbox.purpose == "copy") & (Outbox.status == "sent")
+    )
+    if any(o.context.get("party") == role and o.context.get("stage_index") == reminder.stage_index for o in copies):
+        return []
+    people = _dedupe(_raiser(procedure, case) + _business_managers(procedure, case))
+    context = {
+        **base,
+        "kind": "copy_overdue",
+        "due": reminder.due_at.isoformat(),
+        "role": role,
+        "case_url_path": case_url_path(case),
+    }
+    sent = [(r, _queue(case, "copy_overdue", r, reminder, context)) for r in people]
+    title = ROLES.get(role.rpartition(".")[2], role).lower()
+    what = f"No copy was sent to the {title} by {format_london(reminder.due_at)}; notice sent"
+    return _record(case, reminder, now, "copy_overdue", what, sent, context["late"])
+
+
+def _record(
+    case: Escalation,
+    reminder: Reminder,
+    now: dt.datetime,
+    kind: str,
+    what: str,
+    sent: list[tuple[Recipient, int | None]],
+    late: bool,
+) -> list[int]:
+    """The case's record says what was sent to whom, and whether it went late."""
+    who = ", ".join(f"{r.name} <{r.email}>" if r.name else r.email for r, _ in sent) or "nobody (no contact found)"
+    text = f"{what} to {who}."
+    if late:
+        text += f" Sent late: it was due {format_london(reminder.due_at)}."
+    Event.create(
+        escalation=case,
+        at=now,
+        kind=kind,
+        stage_index=reminder.stage_index,
+        text=text,
+        data={"reminder": reminder.key, "recipients": [r.email for r, _ in sent], "late": late},
+    )
+    if not sent:
+        log.warning("reminder %s: no one to send it to", reminder.key)
+    return [outbox_id for _, outbox_id in sent if outbox_id]
+
+
+def _queue(case: Escalation, purpose: str, recipient: Recipient, reminder: Reminder, context: dict) -> int | None:
+    # One row per case/stage/reminder/recipient: a second sweep fails the unique key and sends nothing.
+    return queue_email(case, purpose, recipient, f"{reminder.key}/{purpose}/{recipient.email.lower()}", context)
+
+
+def _stage_parties(record: StageRecord) -> list[Recipient]:
+    return [
+        Recipient(p.party, p.name, p.email, p.secure, p.contact_id)
+        for p in StageParty.select().where(StageParty.stage == record).order_by(StageParty.id)
+    ]
+
+
+def _open_links(case: Escalation, record: StageRecord) -> dict[str, dict[str, int]]:
+    """Each party's links for the stage that can still act (they expire a grace period after the deadline)."""
+    rows = ActionLink.select(ActionLink.id, ActionLink.action, ActionLink.recipient_email).where(
+        (ActionLink.escalation == case)
+        & (ActionLink.stage_index == record.stage_index)
+        & ActionLink.used_at.is_null()
+        & ActionLink.superseded_at.is_null()
+    )
+    links: dict[str, dict[str, int]] = {}
+    for link in rows:
+        links.setdefault(link.recipient_email.lower(), {})[link.action] = link.id
+    return links
+
+
+def _raiser(procedure: Procedure, case: Escalation) -> list[Recipient]:
+    return resolve_parties(procedure, ("raiser",), case)
+
+
+def _business_managers(procedure: Procedure, case: Escalation) -> list[Recipient]:
+    return resolve_parties(procedure, ("partnership.business_manager",), case)
+
+
+def _dedupe(people: list[Recipient]) -> list[Recipient]:
+    seen: dict[str, Recipient] = {}
+    for person in people:
+        seen.setdefault(person.email.lower(), person)
+    return list(seen.values())
+
+
+def _beat(now: dt.datetime, handled: int) -> None:
+    with database.atomic():
+        Heartbeat.insert(name=HEARTBEAT, beat_at=now, handled=handled).on_conflict(
+            conflict_target=[Heartbeat.name], update={Heartbeat.beat_at: now, Heartbeat.handled: handled}
+        ).execute()
+
+
+def last_sweep() -> Heartbeat | None:
+    """When the reminder sweep last ran and what it sent (the admin page alerts when it is stale)."""
+    return Heartbeat.get_or_none(Heartbeat.name == HEARTBEAT)

@@ -11,7 +11,7 @@ run: setup
 	$(FLASK) procedure check $${PORTAL_PROCEDURE:-hounslow}
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
-	$(FLASK) serve --host $${HOST:-127.0.0.1} --port $${PORT:-5000}
+	BASE_URL=$${BASE_URL:-http://localhost:$${PORT:-5000}} $(FLASK) serve --host $${HOST:-127.0.0.1} --port $${PORT:-5000}
 
 test: setup lint
 	$(BIN)/pytest

@@ -37,6 +37,7 @@ def _page(status: int, title: str, body: str, reference: str = ""):
 def init_errors(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
+        log.warning("CSRF check failed endpoint=%s reason=%s", request.endpoint, error.description)
         view = app.view_functions.get(request.endpoint or "")
         if view is not None and getattr(view, "keeps_answers", False):
             g.csrf_failed = True

@@ -12,6 +12,7 @@ from portal.auth import signed_in
 from portal.models import Escalation, StageRecord, utcnow
 from portal.routing import named_recipient, resolve_parties
 from portal.views.errors import keeps_answers
+from portal.workdays import london
 from portal.workflow import Actor, WorkflowError, add_record, decide, escalate, record_view, resolve, withdraw
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -26,15 +27,12 @@ ACTION_PAGES = {
 
 
 def _deadline_tag(case: Escalation, now) -> dict | None:
+    """Overdue, or due before the end of today (London), for an open case."""
     if case.status != "open" or case.due_at is None:
         return None
     if case.due_at < now:
         return {"text": "Overdue", "classes": "govuk-tag--red"}
-    if (
-        procedure_of(current_app, case.procedure_id).calendar.start_working_day(now)
-        == case.due_at.astimezone(now.tzinfo).date()
-        and case.due_at.date() == now.date()
-    ):
+    if london(case.due_at).date() == london(now).date():
         return {"text": "Due today", "classes": "govuk-tag--orange"}
     return None
 

@@ -123,3 +123,29 @@ def test_a_stale_form_does_not_overwrite_a_newer_change(client, people, case):
     )
     assert response.status_code == 404
     assert fresh(case).status == "withdrawn"
+
+
+def test_the_dashboard_tags_overdue_due_today_and_flagged_cases(client, people, app):
+    import datetime as dt
+
+    import time_machine
+
+    from tests import factories
+
+    def raise_at(moment, **details):
+        with app.app_context(), time_machine.travel(moment, tick=False):
+            return factories.escalation(people["raiser"], people["theirs"], moment, **details)
+
+    late = raise_at(dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC))  # due Tue 1 Dec 17:00
+    today = raise_at(dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC), imminent_risk=True)  # due Mon 7 Dec 17:00
+    flagged = raise_at(dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC), specific_circumstance="media_attention")
+    with time_machine.travel(dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC), tick=False):
+        sign_in(client, people["raiser"])
+        html = client.get("/cases/").get_data(as_text=True)
+    rows = re.findall(r'<tr class="govuk-table__row">(.*?)</tr>', html, re.S)[1:]
+    order = [re.search(r"ESC-\d{4}-\d{4}", row).group(0) for row in rows]
+    assert order[:2] == [late.reference, today.reference]  # overdue first, then by deadline
+    by_ref = dict(zip(order, rows, strict=True))
+    assert "Overdue" in by_ref[late.reference]
+    assert "Due today" in by_ref[today.reference] and "Imminent risk" in by_ref[today.reference]
+    assert "Specific circumstance" in by_ref[flagged.reference] and "Overdue" not in by_ref[flagged.reference]

@@ -6,8 +6,9 @@ import datetime
 
 from flask import g
 from flask_wtf import FlaskForm
-from wtforms import DateField
-from wtforms.validators import StopValidation
+from govuk_frontend_wtf.wtforms_widgets import GovTextInput
+from wtforms import DateField, EmailField
+from wtforms.validators import Email, InputRequired, Length, Optional, StopValidation
 
 TIMED_OUT = "Your session timed out. Check your answers and submit again"
 
@@ -73,3 +74,18 @@ class ThreePartDateField(DateField):
         except ValueError:
             self.data = None
             raise ValueError(f"{self.called} must be a real date") from None
+
+
+def email_field(label: str, missing: str | None = None, hint: str = "") -> EmailField:
+    """An email address in GOV.UK wording; `missing` is the message when it is required and empty."""
+    return EmailField(
+        label,
+        widget=GovTextInput(),
+        description=hint,
+        validators=[
+            InputRequired(missing) if missing else Optional(),
+            Email("Enter an email address in the correct format, like name@example.org", check_deliverability=False),
+            Length(max=254, message="Email address must be 254 characters or fewer"),
+        ],
+        render_kw={"spellcheck": "false", "autocomplete": "off"},
+    )

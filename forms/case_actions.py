@@ -9,10 +9,10 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovSubmitInput,
     GovTextInput,
 )
-from wtforms import EmailField, RadioField, SelectMultipleField, StringField, SubmitField
-from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
+from wtforms import RadioField, SelectMultipleField, StringField, SubmitField
+from wtforms.validators import InputRequired, Length, ValidationError
 
-from forms import PortalForm
+from forms import PortalForm, email_field
 
 RECORD_MAX = 5000
 MIN_RECORD = 10  # a written record, not a click: mail scanners and slips fill nothing
@@ -83,16 +83,7 @@ class EscalateForm(PortalForm):
         widget=GovTextInput(),
         validators=[Length(max=200, message="Name must be 200 characters or fewer")],
     )
-    other_email = EmailField(
-        "Their email address (optional)",
-        widget=GovTextInput(),
-        validators=[
-            Optional(),
-            Email("Enter an email address in the correct format, like name@example.org", check_deliverability=False),
-            Length(max=254, message="Email address must be 254 characters or fewer"),
-        ],
-        render_kw={"spellcheck": "false"},
-    )
+    other_email = email_field("Their email address (optional)")
     submit = SubmitField("Escalate", widget=GovSubmitInput())
 
     def validate_contacts(self, field: SelectMultipleField) -> None:

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSelect, GovSubmitInput, GovTextInput
-from wtforms import EmailField, RadioField, SelectField, StringField, SubmitField
-from wtforms.validators import Email, InputRequired, Length
+from wtforms import RadioField, SelectField, StringField, SubmitField
+from wtforms.validators import InputRequired, Length
 
-from forms import PortalForm
+from forms import PortalForm, email_field
 from portal.directory import AGENCY_KINDS
 from portal.procedure import ROLES
 
@@ -30,16 +30,7 @@ class ContactForm(PortalForm):
         widget=GovTextInput(),
         validators=[Length(max=200, message="Job title must be 200 characters or fewer")],
     )
-    email = EmailField(
-        "Email address",
-        widget=GovTextInput(),
-        validators=[
-            InputRequired("Enter the contact's email address"),
-            Email("Enter an email address in the correct format, like name@example.org", check_deliverability=False),
-            Length(max=254, message="Email address must be 254 characters or fewer"),
-        ],
-        render_kw={"spellcheck": "false"},
-    )
+    email = email_field("Email address", "Enter the contact's email address")
     secure = RadioField(
         "Is this address approved for a child's personal details?",
         widget=GovRadioInput(),

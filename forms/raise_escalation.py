@@ -14,7 +14,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import (
-    EmailField,
     HiddenField,
     RadioField,
     SelectField,
@@ -22,9 +21,9 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from forms import PortalForm, ThreePartDateField
+from forms import PortalForm, ThreePartDateField, email_field
 from portal.procedure import SPECIFIC_CIRCUMSTANCES
 from portal.workdays import LONDON
 
@@ -147,16 +146,8 @@ class CounterpartForm(PortalForm):
             Length(max=200, message="Name must be 200 characters or fewer"),
         ],
     )
-    counterpart_email = EmailField(
-        "Their email address",
-        widget=GovTextInput(),
-        description="They will be emailed a link to record the outcome",
-        validators=[
-            InputRequired("Enter their email address"),
-            Email("Enter an email address in the correct format, like name@example.org", check_deliverability=False),
-            Length(max=254, message="Email address must be 254 characters or fewer"),
-        ],
-        render_kw={"spellcheck": "false", "autocomplete": "off"},
+    counterpart_email = email_field(
+        "Their email address", "Enter their email address", "They will be emailed a link to record the outcome"
     )
     counterpart_agency = SelectField(
         "Their agency",

@@ -34,17 +34,22 @@ def case_for(reference: str, user: User) -> Escalation | None:
     return visible_cases(user).where(Escalation.reference == reference).first()
 
 
-def _acts_now(case: Escalation, user: User) -> bool:
+def stage_party(case_id: int, stage_index: int, email: str) -> StageParty | None:
+    """The person named at a stage of a case, by address."""
     return (
         StageParty.select()
         .join(StageRecord)
         .where(
-            (StageRecord.escalation == case.id)
-            & (StageRecord.stage_index == case.stage_index)
-            & (fn.LOWER(StageParty.email) == user.email.lower())
+            (StageRecord.escalation == case_id)
+            & (StageRecord.stage_index == stage_index)
+            & (fn.LOWER(StageParty.email) == email.lower())
         )
-        .exists()
+        .first()
     )
+
+
+def _acts_now(case: Escalation, user: User) -> bool:
+    return stage_party(case.id, case.stage_index, user.email) is not None
 
 
 def allowed_actions(case: Escalation, user: User, procedure: Procedure) -> set[str]:

@@ -21,6 +21,7 @@ from portal.models import ActionLink, Escalation, Event, Heartbeat, Outbox, Remi
 from portal.procedure import ROLES, Procedure, resolve_procedure
 from portal.routing import Recipient, resolve_parties
 from portal.workdays import format_london, to_utc
+from portal.workflow import next_alert_at
 
 log = logging.getLogger(__name__)
 
@@ -133,18 +134,8 @@ def _handle_case(case_id: int, now: dt.datetime, procedure_of: _ProcedureLookup)
             if taken:
                 outbox += _fire(procedure, case, reminder, now)
                 fired += 1
-        Escalation.update(next_alert_at=_next_alert(case)).where(Escalation.id == case.id).execute()
+        Escalation.update(next_alert_at=next_alert_at(case)).where(Escalation.id == case.id).execute()
     return fired, outbox
-
-
-def _next_alert(case: Escalation) -> dt.datetime | None:
-    nxt = (
-        Reminder.select(Reminder.due_at)
-        .where((Reminder.escalation == case) & Reminder.sent_at.is_null() & Reminder.cancelled_at.is_null())
-        .order_by(Reminder.due_at)
-        .first()
-    )
-    return nxt.due_at if nxt else None
 
 
 def _fire(procedure: Procedure, case: Escalation, reminder: Reminder, now: dt.datetime) -> list[int]:

@@ -154,7 +154,8 @@ def _use_link(actor: Actor, escalation: Escalation, now: dt.datetime) -> None:
     links.use_link(actor.link, now)
 
 
-def _refresh_next_alert(escalation: Escalation) -> dt.datetime | None:
+def next_alert_at(escalation: Escalation) -> dt.datetime | None:
+    """The earliest alert still to send for the case: what the reminder sweep's index looks at."""
     nxt = (
         Reminder.select(Reminder.due_at)
         .where((Reminder.escalation == escalation) & Reminder.sent_at.is_null() & Reminder.cancelled_at.is_null())
@@ -343,7 +344,7 @@ def raise_escalation(
             outbox += _queue_to(escalation, "business_manager_update", _business_managers(procedure, escalation), key)
             _documents(escalation, procedure.raise_documents, None)
             escalation.due_at = record.due_at
-            escalation.next_alert_at = _refresh_next_alert(escalation)
+            escalation.next_alert_at = next_alert_at(escalation)
             escalation.save()
     except IntegrityError:
         # Two submissions of the same form at once: the other one won; show its case.
@@ -470,7 +471,7 @@ def escalate(
         key = f"{escalation.reference}/stage{nxt.index + 1}"
         people = resolve_parties(procedure, ("raiser",), escalation) + _business_managers(procedure, escalation)
         outbox += _queue_to(escalation, "escalated", people, key, stage_index=nxt.index)
-        Escalation.update(due_at=record.due_at, next_alert_at=_refresh_next_alert(escalation)).where(
+        Escalation.update(due_at=record.due_at, next_alert_at=next_alert_at(escalation)).where(
             Escalation.id == escalation.id
         ).execute()
         escalation.due_at = record.due_at

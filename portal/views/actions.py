@@ -10,9 +10,10 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from forms.case_actions import DecideForm, EscalateForm, ResolveForm
 from portal import procedure_of
+from portal.access import stage_party
 from portal.auth import public
 from portal.links import LinkRefused, find_link
-from portal.models import ActionLink, StageParty, StageRecord
+from portal.models import ActionLink
 from portal.views.cases import escalation_choices, named_from
 from portal.views.errors import keeps_answers
 from portal.workflow import Actor, WorkflowError, decide, escalate, record_view, resolve
@@ -25,17 +26,8 @@ REFUSED_STATUS = {"unknown": 404, "used": 410, "expired": 410, "superseded": 410
 
 def _secure_recipient(link: ActionLink) -> bool:
     """The child's details are shown only to addresses the procedure or directory marks secure."""
-    return (
-        StageParty.select()
-        .join(StageRecord)
-        .where(
-            (StageRecord.escalation == link.escalation_id)
-            & (StageRecord.stage_index == link.stage_index)
-            & (StageParty.email == link.recipient_email)
-            & StageParty.secure
-        )
-        .exists()
-    )
+    party = stage_party(link.escalation_id, link.stage_index, link.recipient_email)
+    return bool(party and party.secure)
 
 
 def _refused(refused: LinkRefused):

@@ -221,17 +221,21 @@ class _Reader:
         return tuple(parsed)
 
     def role(self, value: str, where: str, key: str) -> str:
-        """A party or recipient: `raiser`, `counterpart.line_manager`, `partnership.business_manager`, `dcs`..."""
+        """A party or recipient: `raiser`, `counterpart.line_manager`, `partnership.business_manager`, `dcs`...
+
+        One the directory does not know is kept with a warning: nobody is found for it by role, so the person
+        escalating names them, and the file still loads (its deadlines do not depend on who acts).
+        """
         side, _, role = value.partition(".")
-        if side in SIDES:
-            if role and role not in ROLES:
-                raise self.fail(where, f"{key}: unknown role {role!r} in {value!r} (roles: {', '.join(ROLES)})")
-            if side == "partnership" and not role:
-                raise self.fail(where, f"{key}: {value!r} needs a role, e.g. partnership.business_manager")
+        if side in SIDES and (role in ROLES or (not role and side != "partnership")):
             return value
-        if value in ROLES and not role:
+        if value in ROLES:
             return value
-        raise self.fail(where, f"{key}: unknown party {value!r}: use raiser, counterpart, partnership or SIDE.ROLE")
+        self.warnings.append(
+            f"{self.path}: {where}: {key}: {value!r} is not a directory role (use raiser, counterpart or SIDE.ROLE "
+            f"with ROLE one of {', '.join(ROLES)}); the person escalating will name who acts"
+        )
+        return value
 
     def roles(self, table: dict, key: str, where: str) -> tuple[str, ...]:
         return tuple(self.role(value, where, key) for value in self.text_list(table, key, where))
@@ -240,8 +244,11 @@ class _Reader:
         names = self.text_list(table, key, where)
         for name in names:
             if name not in DOCUMENTS:
-                raise self.fail(where, f"{key}: unknown document {name!r} (documents: {', '.join(DOCUMENTS)})")
-        return names
+                self.warnings.append(
+                    f"{self.path}: {where}: {key}: unknown document {name!r} ignored "
+                    f"(documents: {', '.join(DOCUMENTS)})"
+                )
+        return tuple(name for name in names if name in DOCUMENTS)
 
     def unknown_keys(self, table: dict, known: set[str], where: str) -> None:
         for key in sorted(set(table) - known):
@@ -258,7 +265,10 @@ def _stage(reader: _Reader, raw: Any, index: int, seen: set[str]) -> Stage:
     where = f"stage {index + 1}"
     if not isinstance(raw, dict):
         raise reader.fail(where, "each [[stages]] entry must be a table")
-    key = reader.text(raw, "key", where)
+    key = reader.text(raw, "key", where, required=False)
+    if not key:
+        key = f"stage-{index + 1}"
+        reader.warnings.append(f"{reader.path}: {where}: no key: using {key!r}")
     where = f"stage {index + 1} ({key})"
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", key):
         raise reader.fail(where, f"key = {key!r}: use lower-case letters, digits, - and _")
@@ -270,15 +280,18 @@ def _stage(reader: _Reader, raw: Any, index: int, seen: set[str]) -> Stage:
     for item in reader.tables(raw, "notify", where):
         when = item.get("when", "always")
         if when not in CONDITIONS:
-            raise reader.fail(
-                where, f"notify: unknown condition {when!r} (conditions: {', '.join(sorted(CONDITIONS))})"
+            reader.warnings.append(
+                f"{reader.path}: {where}: notify: unknown condition {when!r}: notified always "
+                f"(conditions: {', '.join(sorted(CONDITIONS))})"
             )
+            when = "always"
         notify.append(Notification(reader.role(reader.text(item, "role", where + " notify"), where, "notify"), when))
     copies = []
     for item in reader.tables(raw, "copies", where):
         document = item.get("document")
         if document is not None and document not in DOCUMENTS:
-            raise reader.fail(where, f"copies: unknown document {document!r}")
+            reader.warnings.append(f"{reader.path}: {where}: copies: unknown document {document!r}: copied as a notice")
+            document = None
         copies.append(
             Copy(
                 reader.role(reader.text(item, "role", where + " copies"), where, "copies"),
@@ -311,6 +324,7 @@ def parse_procedure(data: dict, path: str, default_id: str = "") -> Procedure:
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", procedure_id):
         raise reader.fail(top, f"id = {procedure_id!r}: use lower-case letters, digits, - and _")
     nation = reader.text(data, "calendar", top, required=False, default="england-and-wales")
+    nation = "-".join(nation.lower().replace("&", "and").split())  # "England and Wales" is england-and-wales
     if nation not in NATIONS:
         raise reader.fail(top, f"calendar = {nation!r}: use one of {', '.join(NATIONS)}")
     close = reader.text(data, "close_of_business", top, required=False, default="17:00")

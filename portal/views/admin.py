@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import re
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from forms.confirm import ConfirmForm
 from forms.contact import AgencyForm, ContactForm
@@ -139,6 +141,20 @@ def import_directory():
 def sent_mail():
     rows = list(Outbox.select().order_by(Outbox.created_at.desc(), Outbox.id.desc()).limit(MAIL_PAGE_SIZE))
     return render_template("admin/mail.html", rows=rows, form=ConfirmForm(), undelivered=mail.undelivered())
+
+
+@bp.get("/mail/<int:outbox_id>")
+@role_required("admin", "business_manager")
+def read_mail(outbox_id: int):
+    row = Outbox.get_or_none(Outbox.id == outbox_id)
+    if row is None:
+        abort(404)
+    message = mail.message_for_reading(row, current_app)
+    text = message.get_body(("plain",)).get_content()
+    links = (
+        re.findall(r"https?://\S+/a/[A-Za-z0-9_-]{20,}", text) if current_app.config["MAIL_BACKEND"] == "file" else []
+    )
+    return render_template("admin/message.html", row=row, message=message, text=text, links=links)
 
 
 @bp.post("/mail/<int:outbox_id>/resend")

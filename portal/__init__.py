@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
 
 from flask import Flask
@@ -19,15 +20,22 @@ csrf = CSRFProtect()
 log = logging.getLogger(__name__)
 
 
-def wake_senders(outbox_ids: list[int]) -> None:
-    """After commit, enqueue a send per outbox row; if the queue is down, the replay sweep sends them anyway."""
+def _enqueue(module: str, task: str, ids: list[int]) -> None:
+    """After commit, one task per row; if the queue is down, the minute sweeps do the work anyway."""
     try:
-        from tasks.mail import send_outbox
-
-        for outbox_id in outbox_ids:
-            send_outbox(outbox_id)
+        enqueue = getattr(importlib.import_module(module), task)
+        for row_id in ids:
+            enqueue(row_id)
     except Exception:
-        log.warning("could not enqueue outbox rows %s; the outbox replay will send them", outbox_ids, exc_info=True)
+        log.warning("could not enqueue %s for rows %s; the minute sweep will", task, ids, exc_info=True)
+
+
+def wake_senders(outbox_ids: list[int]) -> None:
+    _enqueue("tasks.mail", "send_outbox", outbox_ids)
+
+
+def wake_renderers(document_ids: list[int]) -> None:
+    _enqueue("tasks.documents", "render_document", document_ids)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -64,6 +72,9 @@ def create_app(config: dict | None = None) -> Flask:
     init_database(app.config["DATABASE_URL"])
     links.init_secret(app.config["SECRET_KEY"])
     mail.set_waker(wake_senders)
+    from portal.documents import wake_renderer
+
+    wake_renderer.install(wake_renderers)
     csrf.init_app(app)
 
     from portal.auth import init_auth

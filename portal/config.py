@@ -53,7 +53,6 @@ def load_config(overrides: dict | None = None) -> dict:
         "SMTP_USERNAME": env("SMTP_USERNAME"),
         "SMTP_PASSWORD": env("SMTP_PASSWORD"),
         "SMTP_TIMEOUT": float(env("SMTP_TIMEOUT", "30")),
-        "BUSINESS_MANAGER_EMAIL": env("BUSINESS_MANAGER_EMAIL", "business.manager@partnership.example"),
         "LINK_GRACE_HOURS": int(env("LINK_GRACE_HOURS", "72")),
         "SESSION_IDLE_MINUTES": int(env("SESSION_IDLE_MINUTES", "30")),
         "SESSION_ABSOLUTE_HOURS": int(env("SESSION_ABSOLUTE_HOURS", "12")),

@@ -18,7 +18,7 @@ import os
 import re
 import smtplib
 import ssl
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -31,9 +31,10 @@ from peewee import fn
 
 from portal import links as action_links
 from portal.db import database, is_postgres
-from portal.models import ActionLink, Escalation, Outbox, StageRecord, utcnow
+from portal.models import ActionLink, Document, Escalation, Outbox, StageRecord, utcnow
 from portal.procedure import DOCUMENTS, SPECIFIC_CIRCUMSTANCES, Procedure, Stage
 from portal.routing import Recipient
+from portal.wake import Waker
 from portal.workdays import UTC, format_london
 
 if TYPE_CHECKING:
@@ -41,19 +42,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_waker: Callable[[list[int]], None] | None = None
-
-
-def set_waker(waker: Callable[[list[int]], None] | None) -> None:
-    """Installed by the app: enqueues send tasks. Without it the outbox sweep still sends every row."""
-    global _waker
-    _waker = waker
-
-
-def wake_sender(outbox_ids: Iterable[int]) -> None:
-    ids = [i for i in outbox_ids if i]
-    if ids and _waker is not None:
-        _waker(ids)
+# Installed by the app to enqueue send tasks; without it the outbox sweep still sends every row.
+wake_sender = Waker()
+set_waker = wake_sender.install
 
 
 def queue_email(
@@ -98,6 +89,7 @@ SUBJECTS = {
     "resolved": "Resolved",
     "decided": "Final decision recorded",
     "withdrawn": "Withdrawn",
+    "document": "Document for your records",
     "escalated": "Escalated",
     "reminder": "Reminder",
     "overdue": "Deadline missed",
@@ -241,6 +233,11 @@ def build_message(row: Outbox, app: Flask) -> EmailMessage:
     # Plain text is not autoescaped and cannot reach the headers: it is only ever the body.
     message.set_content(app.jinja_env.get_template(f"email/{row.purpose}.txt").render(context))
     message.add_alternative(app.jinja_env.get_template(f"email/{row.purpose}.html").render(context), subtype="html")
+    if row.purpose == "document" and context["secure"]:  # the PDF names the child: secure addresses only
+        document = Document.get_or_none(Document.id == (row.context or {}).get("document_id"))
+        if document is None or document.status != "rendered":
+            raise DeliveryError("the document is not rendered", permanent=True)
+        message.add_attachment(document.content, maintype="application", subtype="pdf", filename=document.filename)
     return message
 
 
@@ -448,7 +445,9 @@ def message_for_reading(row: Outbox, app: Flask) -> EmailMessage:
         if path.exists():
             return email.message_from_bytes(path.read_bytes(), policy=default_policy)
     message = build_message(row, app)
-    for part in message.iter_parts():
+    for part in message.walk():
+        if part.get_content_maintype() != "text":
+            continue
         part.set_content(
             _LINK_PATH.sub("/a/[link for the recipient only]", part.get_content()), subtype=part.get_content_subtype()
         )

@@ -51,6 +51,13 @@ class JSONField(TextField):
         return None if value is None else json.loads(value)
 
 
+class BytesField(BlobField):
+    """bytes on every database (psycopg returns a memoryview)."""
+
+    def python_value(self, value):
+        return None if value is None else bytes(value)
+
+
 class BaseModel(Model):
     class Meta:
         database = database
@@ -259,7 +266,7 @@ class Document(BaseModel):
     status = CharField(max_length=20, default="pending")  # pending | rendered | failed
     filename = CharField(max_length=200, default="")
     sha256 = CharField(max_length=64, default="")
-    content = BlobField(null=True)
+    content = BytesField(null=True)
     created_at = UTCDateTimeField(default=utcnow)
     rendered_at = UTCDateTimeField(null=True)
 

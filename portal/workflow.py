@@ -20,6 +20,7 @@ from peewee import IntegrityError
 from portal import links
 from portal.db import database
 from portal.deadlines import schedule_stage
+from portal.documents import wake_renderer
 from portal.mail import queue_email, wake_sender
 from portal.models import (
     ActionLink,
@@ -270,6 +271,17 @@ def _documents(escalation: Escalation, kinds: tuple[str, ...], stage_index: int 
         ).on_conflict_ignore().execute()
 
 
+def _wake(escalation: Escalation, outbox: list[int]) -> None:
+    """After commit: send the emails and render the documents the transition wrote."""
+    wake_sender(outbox)
+    wake_renderer(
+        d.id
+        for d in Document.select(Document.id).where(
+            (Document.escalation == escalation) & (Document.status == "pending")
+        )
+    )
+
+
 def raise_escalation(
     procedure: Procedure,
     raiser: User,
@@ -352,7 +364,7 @@ def raise_escalation(
         if existing is None:
             raise
         return existing
-    wake_sender(outbox)
+    _wake(escalation, outbox)
     return escalation
 
 
@@ -388,7 +400,7 @@ def _finish(
         key = f"{escalation.reference}/stage{escalation.stage_index + 1}"
         people = resolve_parties(procedure, ("raiser",), escalation) + _business_managers(procedure, escalation)
         outbox = _queue_to(escalation, kind, people, key, stage_index=escalation.stage_index)
-    wake_sender(outbox)
+    _wake(escalation, outbox)
 
 
 def resolve(

@@ -14,6 +14,7 @@ from flask import Flask, current_app, has_app_context
 from huey import RedisHuey, SqliteHuey
 
 from portal.config import INSTANCE
+from portal.db import database
 
 
 def make_huey(url: str, name: str = "escalation-portal") -> SqliteHuey | RedisHuey:
@@ -54,4 +55,15 @@ def app_context() -> Iterator[Flask]:
         yield _app
 
 
-from tasks import mail, reminders  # noqa: E402, F401  (every task module registers with huey)
+@contextmanager
+def task_context() -> Iterator[Flask]:
+    """The app (the pushed one in tests) and a database connection (the caller's, if it has one open)."""
+    with app_context() as app:
+        if database.is_closed():
+            with database.connection_context():
+                yield app
+        else:
+            yield app
+
+
+from tasks import documents, mail, reminders  # noqa: E402, F401  (every task module registers with huey)

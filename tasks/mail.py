@@ -8,41 +8,26 @@ hands every due row, and every row whose sender died holding it, back to a sende
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from flask import Flask
 from huey import crontab
 
 from portal import mail
-from portal.db import database
-from tasks import app_context, huey
+from tasks import huey, task_context
 
 log = logging.getLogger(__name__)
-
-
-@contextmanager
-def _task_context() -> Iterator[Flask]:
-    """The app (the pushed one in tests) and a database connection (the caller's, if it has one open)."""
-    with app_context() as app:
-        if database.is_closed():
-            with database.connection_context():
-                yield app
-        else:
-            yield app
 
 
 @huey.task(retries=0)
 def send_outbox(outbox_id: int) -> None:
     """One attempt at one outbox row; a row someone else holds, or already sent, is left alone."""
-    with _task_context() as app:
+    with task_context() as app:
         mail.send_outbox_row(outbox_id, app)
 
 
 @huey.periodic_task(crontab(minute="*"), retries=0)
 def replay_outbox() -> None:
     """Re-enqueue due rows and expired leases: covers a lost wake-up, a killed consumer, a Redis failover."""
-    with _task_context():
+    with task_context():
         due = mail.due_for_sending()
     for outbox_id in due:
         send_outbox(outbox_id)

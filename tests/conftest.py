@@ -105,11 +105,13 @@ os.environ.setdefault(
 def huey_immediate():
     """Tasks run in the caller (huey's immediate mode), so enqueueing after a commit sends at once, in-process."""
     from portal import mail
+    from portal.documents import wake_renderer
     from tasks import huey
 
     huey.immediate = True
     yield huey
-    mail.set_waker(None)  # create_app installed it for that test's app; the next test starts without
+    mail.set_waker(None)  # create_app installed them for that test's app; the next test starts without
+    wake_renderer.install(None)
 
 
 class SMTPServer:
@@ -207,8 +209,10 @@ def smtp_server():
 def smtp_app(app, smtp_server):
     """The test app sending through `smtp_server`, with its context pushed; no automatic wake-up."""
     from portal import mail
+    from portal.documents import wake_renderer
 
     app.config.update(MAIL_BACKEND="smtp", SMTP_HOST=smtp_server.host, SMTP_PORT=smtp_server.port, SMTP_TIMEOUT=5.0)
     mail.set_waker(None)  # tests call the tasks themselves, step by step
+    wake_renderer.install(None)
     with app.app_context():
         yield app

@@ -154,7 +154,8 @@ def read_mail(outbox_id: int):
     links = (
         re.findall(r"https?://\S+/a/[A-Za-z0-9_-]{20,}", text) if current_app.config["MAIL_BACKEND"] == "file" else []
     )
-    return render_template("admin/message.html", row=row, message=message, text=text, links=links)
+    attached = [part.get_filename() or part.get_content_type() for part in message.iter_attachments()]
+    return render_template("admin/message.html", row=row, message=message, text=text, links=links, attached=attached)
 
 
 @bp.post("/mail/<int:outbox_id>/resend")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from io import BytesIO
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from forms.case_actions import DecideForm, EscalateForm, RecordForm, ResolveForm, WithdrawForm
 from portal import procedure_of
 from portal.access import allowed_actions, case_for, visible_cases
 from portal.auth import signed_in
-from portal.models import Escalation, StageRecord, utcnow
+from portal.models import Document, Escalation, StageRecord, utcnow
 from portal.routing import named_recipient, resolve_parties
 from portal.views.errors import keeps_answers
 from portal.workdays import london
@@ -74,10 +76,28 @@ def case(reference: str):
         procedure=procedure,
         stages=stages,
         events=list(case.events.order_by(-case.events.model.id)),
-        documents=list(case.documents),
+        documents=list(case.documents.order_by(Document.id)),
         actions=allowed_actions(case, current_user, procedure),
         tag=_deadline_tag(case, utcnow()),
     )
+
+
+@bp.get("/<reference>/documents/<int:document_id>")
+@signed_in
+def document(reference: str, document_id: int):
+    """A rendered PDF record of a case the user may see; opening it is recorded like viewing the case."""
+    case = _load(reference)
+    record = Document.get_or_none(
+        (Document.id == document_id) & (Document.escalation == case) & (Document.status == "rendered")
+    )
+    if record is None:
+        abort(404)
+    record_view(case, Actor.of(current_user._get_current_object()), document=record.kind)
+    response = send_file(
+        BytesIO(record.content), mimetype="application/pdf", download_name=record.filename, etag=record.sha256
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def escalation_choices(case: Escalation, procedure) -> list[tuple[str, str]]:

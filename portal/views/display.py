@@ -1,4 +1,4 @@
-"""How case data reads on a page: category names and timeline event titles."""
+"""How case data reads on a page: category names, document names and timeline event titles."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from flask import Flask
 
 from forms.raise_escalation import CATEGORIES
 from portal.models import Event
+from portal.procedure import DOCUMENTS
 
 EVENT_TITLES = {
     "raised": "Escalation raised",
@@ -27,12 +28,18 @@ def category_names(keys: list[str], other: str = "") -> str:
     return "; ".join(other if key == "other" and other else names.get(key, key) for key in keys)
 
 
+def document_name(kind: str) -> str:
+    return DOCUMENTS.get(kind, kind.replace("_", " ").capitalize())
+
+
 def event_title(event: Event) -> str:
     title = EVENT_TITLES.get(event.kind, event.kind.replace("_", " ").capitalize())
+    if event.kind == "viewed" and event.data.get("document"):
+        return f"Document opened: {document_name(event.data['document'])}"
     if event.kind == "escalated" and event.data.get("to_stage"):
         return f"{title} to stage {event.stage_index + 1}"
     return title
 
 
 def init_display(app: Flask) -> None:
-    app.jinja_env.globals.update(category_names=category_names, event_title=event_title)
+    app.jinja_env.globals.update(category_names=category_names, event_title=event_title, document_name=document_name)

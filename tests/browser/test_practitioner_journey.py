@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
 from portal.db import database
 from portal.models import Escalation
@@ -97,6 +99,17 @@ def test_raise_escalate_and_resolve(portal):
     expect(portal.flash()).to_contain_text("The escalation is resolved.")
     expect(portal.summary_value("Status")).to_have_text("Resolved")
     expect(page.get_by_role("heading", name="What you can do now")).to_have_count(0)
+
+    # The records as PDFs: the Escalation Notice from raising, the proforma for a conflict resolved at stage 2.
+    expect(page.get_by_role("link", name=re.compile(r"^Escalation Notice \(PDF, \d+ KB\)$"))).to_be_visible()
+    link = page.get_by_role(
+        "link", name=re.compile(r"^Proforma for reporting a conflict resolved at this stage, stage 2")
+    )
+    response = page.request.get(link.get_attribute("href"))  # the signed-in browser's own session
+    assert response.ok and response.headers["content-type"] == "application/pdf"
+    pdf = PdfReader(io.BytesIO(response.body()))
+    text = " ".join("".join(p.extract_text() for p in pdf.pages).split())
+    assert reference in text and outcome in text and "Jamie Rivers" in text
 
     timeline = portal.timeline()
     for title, text in [

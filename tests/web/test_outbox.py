@@ -125,7 +125,7 @@ def test_a_queue_that_cannot_take_the_wake_up_loses_nothing(smtp_server, smtp_ap
     with caplog.at_level(logging.WARNING, logger="portal"):
         case = factories.escalation(raiser, theirs, START)  # the raise itself succeeds
 
-    assert "the outbox replay will send them" in caplog.text
+    assert "the minute sweep will" in caplog.text
     assert {r.status for r in rows(case)} == {"pending"} and not smtp_server.messages
     monkeypatch.undo()
     replay_outbox.call_local()

@@ -1,0 +1,141 @@
+"""The case's PDF records (Escalation Notice, Request for Resolution, resolution proformas, final decision
+notice), rendered by WeasyPrint in a task from templates/pdf/, stored with their SHA-256 and sent to the
+partnership's Business Manager.
+
+A document shows the case as it stood when the transition that asked for it was committed (`created_at`),
+so rendering it late, or twice, gives the same record. Marking it rendered and queueing its emails is one
+transaction that only the first renderer wins: the Business Manager receives each document once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from portal import procedure_of
+from portal.db import database
+from portal.mail import queue_email, wake_sender
+from portal.models import Document, Escalation, Event, StageParty, StageRecord, utcnow
+from portal.procedure import DOCUMENTS, SPECIFIC_CIRCUMSTANCES, Procedure
+from portal.routing import resolve_parties
+from portal.wake import Waker
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+log = logging.getLogger(__name__)
+
+# Installed by the app to enqueue render tasks; without it the minute sweep renders every pending document.
+wake_renderer = Waker()
+
+BUSINESS_MANAGER = "partnership.business_manager"
+RECORD_EVENTS = ("raised", "record", "escalated", "resolved", "decided", "withdrawn")
+
+
+def filename_for(document: Document) -> str:
+    return document.key.replace("/", "-") + ".pdf"
+
+
+def document_context(document: Document, procedure: Procedure) -> dict[str, Any]:
+    """The case as it stood when the document was asked for."""
+    case: Escalation = document.escalation
+    as_at = document.created_at
+    records = (
+        StageRecord.select()
+        .where((StageRecord.escalation == case) & (StageRecord.started_at <= as_at))
+        .order_by(StageRecord.stage_index)
+    )
+    stages = []
+    for record in records:
+        ended = record.ended_at is not None and record.ended_at <= as_at
+        stages.append(
+            {
+                "name": procedure.stage(record.stage_index).name,
+                "started_at": record.started_at,
+                "due_at": record.due_at,
+                "ended_at": record.ended_at if ended else None,
+                "ending": record.ending if ended else "",
+                "statement": record.statement if ended else "",
+                "parties": [f"{p.name} ({p.email})" for p in StageParty.select().where(StageParty.stage == record)],
+            }
+        )
+    first = procedure.stages[0]
+    copied = resolve_parties(procedure, first.parties + tuple(c.role for c in first.copies), case)
+    stage_index = 0 if document.stage_index is None else document.stage_index  # raise documents: stage 1
+    return {
+        "title": DOCUMENTS.get(document.kind, document.kind),
+        "document": document,
+        "case": case,
+        "procedure": procedure,
+        "stage_name": procedure.stage(stage_index).name,
+        "as_at": as_at,
+        "stages": stages,
+        "events": list(
+            Event.select()
+            .where((Event.escalation == case) & (Event.at <= as_at) & Event.kind.in_(RECORD_EVENTS))
+            .order_by(Event.at, Event.id)
+        ),
+        "specific_circumstance": SPECIFIC_CIRCUMSTANCES.get(case.specific_circumstance or "", ""),
+        "copies_to": sorted({f"{r.name} ({r.email})" for r in copied if r.email != case.raiser.email}),
+    }
+
+
+def render_pdf(document: Document, app: Flask) -> bytes:
+    from weasyprint import HTML
+
+    procedure = procedure_of(app, document.escalation.procedure_id)
+    # The bare environment, as for email: no request, so no request hooks (which would close the task's connection).
+    html = app.jinja_env.get_template(f"pdf/{document.kind}.html").render(document_context(document, procedure))
+    return HTML(string=html, base_url=str(app.static_folder)).write_pdf(pdf_variant="pdf/ua-1")
+
+
+def render_document(document_id: int, app: Flask, now: dt.datetime | None = None) -> str:
+    """Render one pending document and send it to the Business Manager; anything else is left alone."""
+    document = Document.get_or_none(Document.id == document_id)
+    if document is None or document.status != "pending":
+        return "skipped"
+    try:
+        content = render_pdf(document, app)
+    except Exception as error:  # a template or font fault: keep the case going and show it, never retry forever
+        log.exception("document %s (%s) could not be rendered", document.id, document.kind)
+        Document.update(status="failed", filename=type(error).__name__[:200]).where(
+            (Document.id == document.id) & (Document.status == "pending")
+        ).execute()
+        return "failed"
+    now = now or utcnow()
+    outbox: list[int] = []
+    with database.atomic():
+        won = (
+            Document.update(
+                status="rendered",
+                content=content,
+                sha256=hashlib.sha256(content).hexdigest(),
+                filename=filename_for(document),
+                rendered_at=now,
+            )
+            .where((Document.id == document.id) & (Document.status == "pending"))
+            .execute()
+        )
+        if won:
+            case = document.escalation
+            context = {
+                "document": document.kind,
+                "document_id": document.id,
+                "case_url_path": f"/cases/{case.reference}/documents/{document.id}",
+                "stage_index": document.stage_index or 0,
+            }
+            for person in resolve_parties(procedure_of(app, case.procedure_id), (BUSINESS_MANAGER,), case):
+                outbox.append(
+                    queue_email(case, "document", person, f"{document.key}/document/{person.email.lower()}", context)
+                )
+    wake_sender(outbox)
+    return "rendered" if won else "skipped"
+
+
+def pending_documents(limit: int = 100) -> list[int]:
+    return [
+        d.id
+        for d in Document.select(Document.id).where(Document.status == "pending").order_by(Document.id).limit(limit)
+    ]

@@ -1,0 +1,22 @@
+"""After a commit, wake the task queue for the rows just written.
+
+The queue is only a wake-up (SECURITY.md C): the minute sweeps find every row a lost wake-up missed, so with no
+enqueuer installed (tests that step tasks themselves, a queue that is down) nothing is lost, only later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+
+class Waker:
+    def __init__(self) -> None:
+        self._enqueue: Callable[[list[int]], None] | None = None
+
+    def install(self, enqueue: Callable[[list[int]], None] | None) -> None:
+        self._enqueue = enqueue
+
+    def __call__(self, ids: Iterable[int | None]) -> None:
+        ids = [i for i in ids if i]
+        if ids and self._enqueue is not None:
+            self._enqueue(ids)

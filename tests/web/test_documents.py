@@ -1,0 +1,209 @@
+"""The case's PDF records: rendered by the task, read back with pypdf, sent once to the Business Manager over
+a real SMTP server on loopback, and opened from the case page only by those who may see the case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import re
+
+import pytest
+import time_machine
+from pypdf import PdfReader
+
+from portal import links
+from portal.documents import wake_renderer
+from portal.models import Contact, Document, Event, Outbox
+from portal.workflow import Actor, add_record, decide, escalate
+from tasks.documents import render_document, render_pending_documents
+from tasks.mail import send_outbox
+from tests import factories
+from tests.web.conftest import check_page, sign_in
+
+START = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
+CHILD = "Zzyzx Canaryson"
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def world(smtp_app, clock):
+    raiser, ours, theirs = factories.world()
+    links.init_secret(smtp_app.config["SECRET_KEY"])
+    return raiser, theirs
+
+
+def text_of(pdf: bytes) -> str:
+    return " ".join("".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
+
+
+def send_all() -> None:
+    for row in Outbox.select().where(Outbox.status == "pending"):
+        send_outbox.call_local(row.id)
+
+
+def secure_business_manager() -> Contact:
+    contact = Contact.get(Contact.role == "business_manager")
+    contact.secure = True
+    contact.save()
+    return contact
+
+
+def test_the_escalation_notice_is_rendered_stored_with_its_hash_and_sent_once(smtp_server, world):
+    raiser, theirs = world
+    manager = secure_business_manager()
+    case = factories.escalation(raiser, theirs, START, summary="The referral was closed without an assessment.")
+    notice = Document.get(Document.escalation == case)
+    assert (notice.kind, notice.status, notice.content) == ("escalation_notice", "pending", None)
+
+    assert render_document.call_local(notice.id) is None
+    notice = Document.get_by_id(notice.id)
+    pdf = notice.content
+    assert notice.status == "rendered" and pdf.startswith(b"%PDF-")
+    assert notice.sha256 == hashlib.sha256(pdf).hexdigest()
+    text = text_of(pdf)
+    for expected in ("Escalation Notice", case.reference, CHILD, "1 March 2019", "closed without an assessment"):
+        assert expected in text
+    assert PdfReader(io.BytesIO(pdf)).metadata.title == f"Escalation Notice: {case.reference}"
+
+    render_document.call_local(notice.id)  # a second wake-up, or a replay, changes nothing
+    render_pending_documents.call_local()
+    assert Document.get_by_id(notice.id).sha256 == notice.sha256
+    send_all()
+    to_manager = [m for m in smtp_server.messages if m["To"].addresses[0].addr_spec == manager.email]
+    documents = [m for m in to_manager if m["Subject"].startswith("Document for your records")]
+    assert len(documents) == 1
+    (attachment,) = list(documents[0].iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename() == f"{case.reference}-escalation_notice.pdf"
+    assert hashlib.sha256(attachment.get_content()).hexdigest() == notice.sha256
+    assert CHILD not in documents[0]["Subject"]
+
+
+def test_an_address_not_marked_secure_is_told_without_the_pdf(smtp_server, world):
+    raiser, theirs = world
+    case = factories.escalation(raiser, theirs, START)
+    render_pending_documents.call_local()
+    send_all()
+
+    (message,) = [m for m in smtp_server.messages if m["Subject"].startswith("Document for your records")]
+    assert not list(message.iter_attachments())
+    body = message.get_body(("plain",)).get_content()
+    assert "sign in to the portal to read it" in body and CHILD not in message.as_string()
+    document = Document.get(Document.escalation == case)
+    assert f"/cases/{case.reference}/documents/{document.id}" in body
+
+
+def test_a_document_shows_the_case_as_it_stood_when_it_was_asked_for(world, clock):
+    raiser, theirs = world
+    procedure = factories.procedure()
+    case = factories.escalation(raiser, theirs, START)
+    # Bury asks for its Request for Resolution when the case is raised
+    Document.create(escalation=case, kind="request_for_resolution", key=f"{case.reference}/rfr", created_at=START)
+    clock.shift(dt.timedelta(hours=1))
+    add_record(case, Actor.of(raiser), "Spoke to the duty sergeant: no change.")
+    escalate(procedure, case, Actor.of(raiser), "No agreement at stage 1.")
+    escalate(procedure, case, Actor.of(raiser), "Managers could not agree.")
+    clock.shift(dt.timedelta(days=2))
+    decide(procedure, case, Actor.of(raiser), "A strategy discussion is to be held by Friday.")
+    clock.shift(dt.timedelta(days=1))
+    render_pending_documents.call_local()  # rendered late: still the record as at each request
+
+    request = text_of(Document.get(Document.kind == "request_for_resolution").content)
+    assert "Request for Resolution" in request and "Stage 1: Practitioners" in request and "In progress" in request
+    for later in ("Spoke to the duty sergeant", "Stage 2", "No agreement at stage 1.", "strategy discussion is to"):
+        assert later not in request
+    final = text_of(Document.get(Document.kind == "final_decision_notice").content)
+    for expected in ("Final decision notice", "A strategy discussion is to be held by Friday.", "Stage 3"):
+        assert expected in final
+    assert "No agreement at stage 1." in final and "Managers could not agree." in final
+
+
+def test_a_document_that_cannot_be_rendered_is_marked_failed_and_the_case_goes_on(world, caplog):
+    raiser, theirs = world
+    case = factories.escalation(raiser, theirs, START)
+    broken = Document.create(escalation=case, kind="no_such_template", key=f"{case.reference}/broken")
+
+    render_document.call_local(broken.id)
+
+    assert Document.get_by_id(broken.id).status == "failed"
+    assert "could not be rendered" in caplog.text
+    assert not Outbox.select().where(Outbox.purpose == "document").exists()
+
+
+def test_raising_wakes_the_renderer_after_commit(world):
+    from portal import wake_renderers
+
+    raiser, theirs = world
+    wake_renderer.install(wake_renderers)  # as create_app installs it; huey is in immediate mode
+    case = factories.escalation(raiser, theirs, START)
+
+    assert Document.get(Document.escalation == case).status == "rendered"
+
+
+def test_the_case_page_links_the_pdf_for_those_who_may_see_the_case(app, client, people, case):
+    with app.app_context():
+        render_pending_documents.call_local()
+        document = Document.get(Document.escalation == case)
+    sign_in(client, people["raiser"])
+
+    page = client.get(f"/cases/{case.reference}").get_data(as_text=True)
+    check_page(page)
+    url = f"/cases/{case.reference}/documents/{document.id}"
+    assert re.search(rf'href="{url}">Escalation Notice \(PDF, \d+ KB\)</a>', page)
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert "no-store" in response.headers["Cache-Control"]
+    assert case.reference in text_of(response.data)
+    with app.app_context():
+        opened = Event.select().where((Event.escalation == case) & (Event.kind == "viewed")).order_by(-Event.id).get()
+        assert opened.data == {"document": "escalation_notice"} and opened.actor_id == people["raiser"].id
+    assert "Document opened: Escalation Notice" in client.get(f"/cases/{case.reference}").get_data(as_text=True)
+
+    assert client.get(f"/cases/{case.reference}/documents/{document.id + 999}").status_code == 404
+    client.post("/sign-out", data={"csrf_token": _token(client)})
+    sign_in(client, people["stranger"])
+    assert client.get(url).status_code == 404
+    client.post("/sign-out", data={"csrf_token": _token(client)})
+    sign_in(client, people["manager"])
+    assert client.get(url).status_code == 200
+
+
+def test_a_pending_document_is_listed_but_not_linked(app, client, people, case):
+    with app.app_context():
+        document = Document.create(escalation=case, kind="final_decision_notice", key=f"{case.reference}/final")
+    sign_in(client, people["raiser"])
+    page = client.get(f"/cases/{case.reference}").get_data(as_text=True)
+    assert "Final decision notice: being prepared" in page
+    assert client.get(f"/cases/{case.reference}/documents/{document.id}").status_code == 404
+
+
+def test_documents_need_a_session(client, case):
+    response = client.get(f"/cases/{case.reference}/documents/1")
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+
+
+def _token(client) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/cases/").get_data(as_text=True)).group(1)
+
+
+def test_an_administrator_sees_what_a_document_email_carried(app, client, people, case):
+    app.config["MAIL_BACKEND"] = "smtp"  # the message is built again for reading: nothing was written to a file
+    with app.app_context():
+        secure_business_manager()
+        final = Document.create(escalation=case, kind="final_decision_notice", stage_index=0, key=f"{case.reference}/f")
+        render_document.call_local(final.id)
+        (row,) = [
+            r for r in Outbox.select().where(Outbox.purpose == "document") if r.context["document_id"] == final.id
+        ]
+    sign_in(client, people["admin"])
+
+    page = client.get(f"/admin/mail/{row.id}").get_data(as_text=True)
+    check_page(page)
+    assert f"{case.reference}-f.pdf" in page and "It is attached as a PDF." in page

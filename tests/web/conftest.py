@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter
 from html.parser import HTMLParser
 
 import pytest
+import time_machine
 
 from tests import factories
 
+START = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)  # a Tuesday, 10:00 in London
 TOKEN = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
 
@@ -102,3 +105,10 @@ def case(app, people):
 
     with app.app_context():
         return factories.escalation(people["raiser"], people["theirs"], dt.datetime.now(dt.UTC))
+
+
+@pytest.fixture
+def clock():
+    """Frozen at START; tests move it with time-machine, never by sleeping."""
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller

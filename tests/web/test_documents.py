@@ -10,7 +10,6 @@ import io
 import re
 
 import pytest
-import time_machine
 from pypdf import PdfReader
 
 from portal import links
@@ -20,16 +19,9 @@ from portal.workflow import Actor, add_record, decide, escalate
 from tasks.documents import render_document, render_pending_documents
 from tasks.mail import send_outbox
 from tests import factories
-from tests.web.conftest import check_page, sign_in
+from tests.web.conftest import START, check_page, sign_in
 
-START = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
 CHILD = "Zzyzx Canaryson"
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

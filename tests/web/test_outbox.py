@@ -13,23 +13,16 @@ import threading
 from email import policy
 
 import pytest
-import time_machine
 
 from portal import links, mail, wake_senders
 from portal.db import database
 from portal.models import ActionLink, Outbox
 from tasks.mail import replay_outbox, send_outbox
 from tests import factories
+from tests.web.conftest import START
 
-START = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
 CHILD = "Zzyzx Canaryson"
 TOKEN = re.compile(r"/a/([A-Za-z0-9_-]{20,})")
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

@@ -180,8 +180,10 @@ def directory_import(file) -> None:
         click.echo(f"nothing imported: {len(errors)} bad row(s)", err=True)
         sys.exit(1)
     with database.connection_context():
-        created, updated = import_rows(rows)
-    click.echo(f"imported {len(rows)} contact(s): {created} new, {updated} updated")
+        result = import_rows(rows)
+    click.echo(f"imported {len(rows)} contact(s): {result.created} new, {result.updated} updated")
+    if result.new_agencies:
+        click.echo(result.agencies_note)
 
 
 @click.command("serve")

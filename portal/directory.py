@@ -30,6 +30,11 @@ class ContactRow:
     secure: bool
 
 
+def agency_key(name: str) -> str:
+    """How an agency's name is matched: "metropolitan  police" is the existing "Metropolitan Police"."""
+    return " ".join(name.casefold().split())
+
+
 def parse_csv(text: str) -> tuple[list[ContactRow], list[str]]:
     """Every row checked; errors name the line number and what is wrong."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
@@ -57,7 +62,7 @@ def parse_csv(text: str) -> tuple[list[ContactRow], list[str]]:
         for column, limit in (("agency", 200), ("name", 200), ("job_title", 200), ("email", 254)):
             if len(values.get(column, "")) > limit:
                 problems.append(f"{column} is longer than {limit} characters")
-        key = (values.get("agency", "").lower(), role, email)
+        key = (agency_key(values.get("agency", "")), role, email)
         if key in seen:
             problems.append("repeats an earlier row (same agency, role and email)")
         seen.add(key)
@@ -74,12 +79,37 @@ def parse_csv(text: str) -> tuple[list[ContactRow], list[str]]:
     return rows, errors
 
 
-def import_rows(rows: list[ContactRow]) -> tuple[int, int]:
-    """Create or update each contact (keyed by agency, role and email); returns (created, updated)."""
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+    new_agencies: tuple[str, ...]
+
+    @property
+    def agencies_note(self) -> str:
+        """Names the agencies the file created, so a misspelt name is seen, not silently added."""
+        count = len(self.new_agencies)
+        if not count:
+            return ""
+        return f"Created {count} new {'agency' if count == 1 else 'agencies'}: {', '.join(self.new_agencies)}"
+
+
+def import_rows(rows: list[ContactRow]) -> ImportResult:
+    """Create or update each contact (keyed by agency, role and email); an agency not yet known is created."""
     created = updated = 0
+    new_agencies: list[str] = []
     with database.atomic():
+        known = list(Agency.select().order_by(Agency.id))
+        exact = {agency.name: agency for agency in known}  # wins when two names differ only in case
+        agencies: dict[str, Agency] = {}
+        for agency in known:
+            agencies.setdefault(agency_key(agency.name), agency)
         for row in rows:
-            agency = Agency.get_or_none(Agency.name == row.agency) or Agency.create(name=row.agency, kind="other")
+            agency = exact.get(row.agency) or agencies.get(agency_key(row.agency))
+            if agency is None:
+                name = " ".join(row.agency.split())
+                agency = agencies[agency_key(name)] = Agency.create(name=name, kind="other")
+                new_agencies.append(name)
             contact = Contact.get_or_none(
                 Contact.agency == agency, Contact.role == row.role, Contact.email == row.email
             )
@@ -98,4 +128,4 @@ def import_rows(rows: list[ContactRow]) -> tuple[int, int]:
                     Contact.id == contact.id
                 ).execute()
                 updated += 1
-    return created, updated
+    return ImportResult(created, updated, tuple(new_agencies))

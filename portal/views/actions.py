@@ -6,7 +6,7 @@ POST, with its CSRF token and a written record, acts once.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
 from forms.case_actions import DecideForm, EscalateForm, ResolveForm
 from portal import procedure_of
@@ -78,7 +78,8 @@ def link(token: str):
                 escalate(procedure, case, actor, form.reason.data, named=named_from(form, case, procedure, choices))
             else:
                 decide(procedure, case, actor, form.decision.data)
-            return redirect(url_for("actions.link", token=token))
+            session["acted_link"] = link.id  # only this browser sees the confirmation
+            return redirect(url_for("actions.done", token=token))
         except LinkRefused as refused:
             return _refused(refused)
         except WorkflowError as error:
@@ -99,3 +100,24 @@ def link(token: str):
     )
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
+
+
+@bp.get("/<token>/done")
+@public
+def done(token: str):
+    """The confirmation for the person who has just acted; for anyone else, the link's own page."""
+    try:
+        find_link(token)
+    except LinkRefused as refused:
+        link = refused.link
+        if link is None or link.used_at is None or session.get("acted_link") != link.id:
+            return _refused(refused)
+        case = link.escalation
+        response = current_app.make_response(
+            render_template(
+                "actions/done.html", link=link, case=case, procedure=procedure_of(current_app, case.procedure_id)
+            )
+        )
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+    return redirect(url_for("actions.link", token=token))

@@ -130,8 +130,9 @@ def import_directory():
             except UnicodeDecodeError:
                 rows, errors = [], ["The file must be a CSV saved as UTF-8"]
             if not errors:
-                created, updated = import_rows(rows)
-                flash(f"Imported {len(rows)} contacts: {created} new, {updated} updated.")
+                result = import_rows(rows)
+                note = f" {result.agencies_note}." if result.new_agencies else ""
+                flash(f"Imported {len(rows)} contacts: {result.created} new, {result.updated} updated.{note}")
                 return redirect(url_for("admin.directory"))
     return render_template("admin/import.html", errors=errors, roles=list(ROLES)), 400 if errors else 200
 

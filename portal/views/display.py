@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from markupsafe import Markup
 
 from forms.raise_escalation import CATEGORIES
 from portal.models import Event
@@ -28,6 +29,11 @@ def category_names(keys: list[str], other: str = "") -> str:
     return "; ".join(other if key == "other" and other else names.get(key, key) for key in keys)
 
 
+def record_text(text: str) -> Markup:
+    """A written record inside a component's value: its own line breaks kept, the template's whitespace not."""
+    return Markup('<span class="portal-record">{}</span>').format(text or "")
+
+
 def document_name(kind: str) -> str:
     return DOCUMENTS.get(kind, kind.replace("_", " ").capitalize())
 
@@ -42,4 +48,5 @@ def event_title(event: Event) -> str:
 
 
 def init_display(app: Flask) -> None:
+    app.jinja_env.filters["record"] = record_text
     app.jinja_env.globals.update(category_names=category_names, event_title=event_title, document_name=document_name)

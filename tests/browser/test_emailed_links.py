@@ -129,9 +129,12 @@ def test_resolve_through_the_emailed_link_once(live_server, portal):
     page.get_by_label("Agreed outcome").fill(outcome)
     portal.choose("Should any learning or gap in policy go to the partnership?", "No")
     portal.press("Record resolution")
-    portal.expect_heading("This link has already been used")
-    expect(page.get_by_text("Nothing more is needed from you through this link.")).to_be_visible()
-    expect(page.get_by_text(f"If you need to act on {reference}, contact Sam Patel")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Resolution recorded")
+    expect(page.get_by_text(reference, exact=True)).to_be_visible()
+    expect(
+        page.get_by_text("Sam Patel, who raised it, and the partnership's business manager have been told.")
+    ).to_be_visible()
+    portal.checks()
 
     with database.connection_context():
         case = Escalation.get(Escalation.reference == reference)
@@ -180,7 +183,8 @@ def test_unknown_and_superseded_links(live_server, portal):
     expect(contacts).to_have_count(2)
     page.get_by_label("Reason for escalating").fill("DC Morgan's sergeant upheld the closure; we still disagree.")
     portal.press("Escalate")
-    portal.expect_heading("This link has already been used")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Escalated")
+    expect(page.get_by_text(f"{reference} is now at Stage 2: Line managers.")).to_be_visible()
     with database.connection_context():
         case = Escalation.get(Escalation.reference == reference)
         assert (case.status, case.stage_index) == ("open", 1)

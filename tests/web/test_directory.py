@@ -8,6 +8,7 @@ import re
 import pytest
 
 from portal.db import database
+from portal.directory import agency_key
 from portal.models import Agency, Contact, Outbox
 from tests.web.conftest import check_page, sign_in, token
 
@@ -37,6 +38,47 @@ def test_cli_imports_a_good_file(runner, tmp_path):
         assert Agency.select().count() == 2
     again = runner.invoke(args=["directory", "import", str(path)])
     assert "0 new, 3 updated" in again.output
+
+
+# The existing agency spelt another way, a new agency, and the same new agency spelt another way again.
+RESPELT = """agency,role,name,job_title,email,secure
+  metropolitan   POLICE ,head_of_service,Supt Kay,Head of Public Protection,kay@met.police.example,yes
+Bury  College,safeguarding_lead,Lee Park,Designated Safeguarding Lead,lee.park@bury.college.example,no
+bury college,line_manager,Sam Hill,Head of Year,sam.hill@bury.college.example,no
+"""
+
+
+def agency_names() -> list[str]:
+    with database.connection_context():
+        return sorted(a.name for a in Agency.select())
+
+
+def test_cli_matches_agencies_ignoring_case_and_spaces_and_names_the_ones_it_creates(runner, tmp_path):
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text(GOOD)
+    second.write_text(RESPELT)
+    assert "Created 2 new agencies: Metropolitan Police, Hollyfield Primary School" in (
+        runner.invoke(args=["directory", "import", str(first)]).output
+    )
+    result = runner.invoke(args=["directory", "import", str(second)])
+    assert result.exit_code == 0, result.output
+    assert "imported 3 contact(s): 3 new, 0 updated" in result.output
+    assert "Created 1 new agency: Bury College" in result.output
+    assert agency_names() == ["Bury College", "Hollyfield Primary School", "Metropolitan Police"]
+    with database.connection_context():
+        kay = Contact.get(Contact.email == "kay@met.police.example")
+        assert kay.agency.name == "Metropolitan Police"
+        assert Contact.select().where(Contact.agency == kay.agency).count() == 3
+    again = runner.invoke(args=["directory", "import", str(second)])
+    assert "0 new, 3 updated" in again.output and "agenc" not in again.output
+    assert len(agency_names()) == 3
+
+
+def test_rows_naming_one_agency_two_ways_are_one_contact(runner, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text(GOOD + "metropolitan  police,line_manager,Ann Lee,,ann.lee@met.police.example,no\n")
+    result = runner.invoke(args=["directory", "import", str(path)])
+    assert result.exit_code == 1 and "line 5: repeats an earlier row" in result.stderr
 
 
 def test_cli_reports_every_bad_row_and_imports_nothing(runner, tmp_path):
@@ -93,6 +135,17 @@ def test_import_through_the_browser_form(admin_client):
     page = admin_client.get("/admin/directory").get_data(as_text=True)
     check_page(page)
     assert "raj.shah@met.police.example" in page
+    assert "Created 2 new agencies: Metropolitan Police, Hollyfield Primary School." in page
+    respelt = admin_client.post(
+        url,
+        data={"csrf_token": token(admin_client, url), "file": (io.BytesIO(RESPELT.encode()), "c.csv")},
+        content_type="multipart/form-data",
+    )
+    assert respelt.status_code == 302
+    page = admin_client.get("/admin/directory").get_data(as_text=True)
+    assert "Imported 3 contacts: 3 new, 0 updated. Created 1 new agency: Bury College." in page
+    keys = [agency_key(name) for name in agency_names()]
+    assert (keys.count("metropolitan police"), keys.count("bury college")) == (1, 1)
 
 
 def test_add_change_and_retire_a_contact(admin_client, people):

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+import subprocess
 
 import pytest
 from pypdf import PdfReader
@@ -199,3 +200,32 @@ def test_an_administrator_sees_what_a_document_email_carried(app, client, people
     page = client.get(f"/admin/mail/{row.id}").get_data(as_text=True)
     check_page(page)
     assert f"{case.reference}-f.pdf" in page and "It is attached as a PDF." in page
+
+
+def test_long_addresses_and_words_stay_on_the_page(world, clock, tmp_path):
+    raiser, theirs = world
+    procedure = factories.procedure()
+    long_name = "Commander Alexandra Featherstonehaugh-Cholmondeley"
+    for contact in Contact.select():
+        contact.name, contact.email = (
+            long_name,
+            f"{contact.role}.{contact.id}@a-very-long-subdomain.police.example.org.uk",
+        )
+        contact.save()
+    case = factories.escalation(raiser, theirs, START)
+    unbroken = "https://records.example.org/" + "x" * 150
+    add_record(case, Actor.of(raiser), f"Notes are at {unbroken} for anyone who needs them.")
+    escalate(procedure, case, Actor.of(raiser), f"See {unbroken}")
+    escalate(procedure, case, Actor.of(raiser), "Managers could not agree. " * 40)
+    decide(procedure, case, Actor.of(raiser), "Decided. " * 200)
+    render_pending_documents.call_local()
+
+    for document in Document.select():
+        path = tmp_path / document.filename
+        path.write_bytes(document.content)
+        boxes = subprocess.run(
+            ["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        width = float(re.search(r'<page width="([\d.]+)"', boxes).group(1))
+        right_edges = [float(x) for x in re.findall(r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)"', boxes)]
+        assert right_edges and max(right_edges) <= width - 40, f"{document.kind}: text runs past the right margin"

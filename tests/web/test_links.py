@@ -61,8 +61,13 @@ def test_resolve_through_the_link_once(client, raised):
     page = client.get(url).get_data(as_text=True)
     data = {"csrf_token": csrf(page), "statement": "Agreed: joint home visit on Friday.", "learning": "no"}
     done = client.post(url, data=data)
-    assert done.status_code == 302
+    assert done.status_code == 302 and done.headers["Location"] == f"{url}/done"
+    confirmation = client.get(f"{url}/done")
+    assert confirmation.status_code == 200 and "Resolution recorded" in confirmation.get_data(as_text=True)
+    assert case.reference in confirmation.get_data(as_text=True)
     assert "This link has already been used" in client.get(url).get_data(as_text=True)
+    other_browser = client.application.test_client()  # the confirmation is for the person who acted
+    assert other_browser.get(f"{url}/done").status_code == 410
     again = client.post(url, data=data)
     assert again.status_code == 410
     with database.connection_context():

@@ -19,7 +19,8 @@ import re
 import smtplib
 import ssl
 from collections.abc import Mapping
-from email.headerregistry import Address
+from email.charset import Charset
+from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import format_datetime
@@ -103,6 +104,58 @@ _UNSAFE_IN_HEADER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 def header_text(value: Any) -> str:
     """A value fit for one header line: line breaks and control characters become spaces."""
     return " ".join(_UNSAFE_IN_HEADER.sub(" ", str(value or "")).split())
+
+
+_UTF8 = Charset("utf-8")
+_ENCODED_WORD_MAX = 75  # RFC 2047 section 2
+_LINE_MAX = 998  # RFC 5322 section 2.1.1
+
+
+def _encoded_words(text: str) -> list[str]:
+    """`text` as RFC 2047 encoded words of at most 75 characters each (a long word is split between them)."""
+    words, chunk = [], ""
+    for char in text:
+        if chunk and len(_UTF8.header_encode(chunk + char)) > _ENCODED_WORD_MAX:
+            words.append(_UTF8.header_encode(chunk))
+            chunk = ""
+        chunk += char
+    return [*words, _UTF8.header_encode(chunk)]
+
+
+class SubjectHeader(UnstructuredHeader):
+    """A subject folded word by word, its first word always on the Subject line.
+
+    email.policy.default folds the value as one unit: a value that fits a line of its own but not after
+    "Subject: " (70-77 ASCII characters) goes whole onto a continuation line, and Python 3.11 reads it back with
+    a leading space; wrapping before an encoded word also doubles the space before it.
+    """
+
+    def fold(self, *, policy):
+        value = str(self)
+        if value != " ".join(value.split()):  # not one of ours (header_text): Python's own folding
+            return super().fold(policy=policy)
+        units, encoded = [], False  # each unit goes on the wire after one space, where a line may fold
+        for word in value.split(" "):
+            if word.isascii() and "=?" not in word:
+                units.append(word)
+                encoded = False
+            else:  # whitespace between two encoded words is not text (RFC 2047 6.2): the space goes inside
+                units += _encoded_words(" " + word if encoded else word)
+                encoded = True
+        maxlen = policy.max_line_length or _LINE_MAX
+        lines = [f"{self.name}: {units[0]}"]
+        for unit in units[1:]:
+            if len(lines[-1]) + 1 + len(unit) > maxlen:
+                lines.append("")
+            lines[-1] += " " + unit
+        if any(len(line) > _LINE_MAX for line in lines):  # a word of 990 characters: let Python encode it
+            return super().fold(policy=policy)
+        return policy.linesep.join(lines) + policy.linesep
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("subject", SubjectHeader)
+MESSAGE_POLICY = default_policy.clone(header_factory=_HEADERS)
 
 
 def message_id_for(idempotency_key: str, secret: str, base_url: str) -> str:
@@ -223,7 +276,7 @@ def build_message(row: Outbox, app: Flask) -> EmailMessage:
     if context["stage_name"]:
         subject += f", {context['stage_name']}"
     context["subject"] = subject = header_text(subject)
-    message = EmailMessage(policy=default_policy)
+    message = EmailMessage(policy=MESSAGE_POLICY)
     message["Subject"] = subject
     message["From"] = header_text(config["MAIL_FROM"])
     message["To"] = to

@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 # Rules switched off, each with the upstream issue that makes it a false positive. None so far.
 AXE_DISABLED_RULES: dict[str, str] = {}
 
@@ -178,7 +178,7 @@ class PageChecks:
         return errors + [f"uncaught: {error}" for error in self.page_errors]
 
     def __call__(self, context: str | None = None) -> None:
-        """Check the page as it is now: axe-core with WCAG 2.2 AA tags, GOV.UK Frontend started, no errors."""
+        """Check the page as it is now: axe-core (WCAG 2.2 AA and best practices), GOV.UK Frontend started, no errors."""
         page = self.page
         page.wait_for_load_state("load")
         fresh = not page.evaluate("window.__portalChecked === true")
@@ -208,7 +208,7 @@ class PageChecks:
         page.evaluate("window.__portalChecked = true")
 
     def run_axe(self, context: str | None = None):
-        """axe-core on the page as it is, WCAG 2.0, 2.1 and 2.2 A and AA rules only."""
+        """axe-core on the page as it is: WCAG 2.0, 2.1 and 2.2 A and AA rules, and axe's best practices."""
         options = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
         if AXE_DISABLED_RULES:
             options["rules"] = {rule: {"enabled": False} for rule in AXE_DISABLED_RULES}

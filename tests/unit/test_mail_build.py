@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
 import hashlib
 import hmac
+import itertools
 import re
 import subprocess
+from email import policy
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ import pytest
 from portal import links, mail
 from portal.config import ROOT
 from portal.models import ActionLink, Escalation, Outbox
+from portal.procedure import preset_ids, resolve_procedure
 from portal.routing import Recipient
 from tests import factories
 
@@ -236,3 +240,38 @@ def test_the_portal_never_uses_email_mime():
         text=True,
     )
     assert found.stdout == ""
+
+
+def longest_stage_names(count: int = 6) -> list[tuple[str, int, str]]:
+    """(preset, stage index, name) for the presets' longest stage names, and the one that showed the fold."""
+    stages = [(pid, s.index, s.name) for pid in preset_ids() for s in resolve_procedure(pid).stages]
+    longest = sorted(stages, key=lambda stage: len(stage[2]), reverse=True)[:count]
+    return longest + [s for s in stages if s[2] == "Stage 1: Professional engagement and challenge"]
+
+
+def test_long_subjects_start_on_the_subject_line_and_read_back_exactly(ctx):
+    app, raiser, theirs = ctx
+    case = factories.escalation(raiser, theirs, START)
+    recipient = Recipient("raiser", raiser.name, raiser.email)
+    subjects = []
+    for pid, index, name in longest_stage_names():
+        Escalation.update(procedure_id=pid).where(Escalation.id == case.id).execute()
+        for purpose, label in mail.SUBJECTS.items():
+            key = f"subject/{pid}/{index}/{purpose}"
+            mail.queue_email(case, purpose, recipient, key, {"stage_index": index})
+            message = mail.build_message(Outbox.get(Outbox.idempotency_key == key), app)
+            intended = f"{label}: {case.reference}, {name}"
+            subjects.append(intended)
+
+            raw = message.as_bytes()
+            lines = raw.split(b"\n\n", 1)[0].split(b"\n")
+            at = next(i for i, line in enumerate(lines) if line.startswith(b"Subject:"))
+            folded = [lines[at]] + list(itertools.takewhile(lambda line: line[:1] in (b" ", b"\t"), lines[at + 1 :]))
+            assert folded[0].removeprefix(b"Subject:").strip(), folded  # text on the Subject line itself
+            assert all(len(line) <= 78 for line in folded), folded
+            assert all(len(line) <= 998 for line in lines)
+            parsed = email.message_from_bytes(raw, policy=policy.default)
+            assert parsed["Subject"] == message["Subject"] == intended
+    # The fold moved a value whole only when it fitted a line of its own but not after "Subject: ": ASCII of 70-77.
+    assert any(s.isascii() and 70 <= len(s) <= 77 for s in subjects)
+    assert any(not s.isascii() for s in subjects) and any(len(s) > 78 for s in subjects)

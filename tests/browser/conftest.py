@@ -178,7 +178,7 @@ class PageChecks:
         return errors + [f"uncaught: {error}" for error in self.page_errors]
 
     def __call__(self, context: str | None = None) -> None:
-        """Check the page as it is now: axe-core (WCAG 2.2 AA and best practices), GOV.UK Frontend started, no errors."""
+        """Check the page as it is now: axe-core (WCAG 2.2 AA, best practices), GOV.UK Frontend started, no errors."""
         page = self.page
         page.wait_for_load_state("load")
         fresh = not page.evaluate("window.__portalChecked === true")

@@ -107,15 +107,15 @@ def header_text(value: Any) -> str:
 
 
 _UTF8 = Charset("utf-8")
-_ENCODED_WORD_MAX = 75  # RFC 2047 section 2
+_ENCODED_LINE_MAX = 76  # RFC 2047 section 2: a line holding an encoded word
 _LINE_MAX = 998  # RFC 5322 section 2.1.1
 
 
-def _encoded_words(text: str) -> list[str]:
-    """`text` as RFC 2047 encoded words of at most 75 characters each (a long word is split between them)."""
+def _encoded_words(text: str, limit: int) -> list[str]:
+    """`text` as RFC 2047 encoded words of at most `limit` characters each (a long word is split between them)."""
     words, chunk = [], ""
     for char in text:
-        if chunk and len(_UTF8.header_encode(chunk + char)) > _ENCODED_WORD_MAX:
+        if chunk and len(_UTF8.header_encode(chunk + char)) > limit:
             words.append(_UTF8.header_encode(chunk))
             chunk = ""
         chunk += char
@@ -123,32 +123,32 @@ def _encoded_words(text: str) -> list[str]:
 
 
 class SubjectHeader(UnstructuredHeader):
-    """A subject folded word by word, its first word always on the Subject line.
+    """A subject folded word by word within 76 characters, its first word always on the Subject line.
 
-    email.policy.default folds the value as one unit: a value that fits a line of its own but not after
-    "Subject: " (70-77 ASCII characters) goes whole onto a continuation line, and Python 3.11 reads it back with
-    a leading space; wrapping before an encoded word also doubles the space before it.
+    email.policy.default folds the value as one unit: one that fits a line of its own but not after "Subject: "
+    (70-77 ASCII characters) goes whole onto the next line, leaving "Subject:" empty, and Python 3.11 reads it
+    back with a leading space. Wrapping before an encoded word (a non-ASCII stage name) also doubles a space.
     """
 
     def fold(self, *, policy):
         value = str(self)
         if value != " ".join(value.split()):  # not one of ours (header_text): Python's own folding
             return super().fold(policy=policy)
-        units, encoded = [], False  # each unit goes on the wire after one space, where a line may fold
+        width = min(policy.max_line_length or _LINE_MAX, _ENCODED_LINE_MAX)
+        units, encoded = [], False  # each goes on the wire after one space, where the line may fold
         for word in value.split(" "):
             if word.isascii() and "=?" not in word:
                 units.append(word)
                 encoded = False
             else:  # whitespace between two encoded words is not text (RFC 2047 6.2): the space goes inside
-                units += _encoded_words(" " + word if encoded else word)
+                units += _encoded_words(" " + word if encoded else word, width - len(self.name) - 2)
                 encoded = True
-        maxlen = policy.max_line_length or _LINE_MAX
         lines = [f"{self.name}: {units[0]}"]
         for unit in units[1:]:
-            if len(lines[-1]) + 1 + len(unit) > maxlen:
+            if len(lines[-1]) + 1 + len(unit) > width:
                 lines.append("")
             lines[-1] += " " + unit
-        if any(len(line) > _LINE_MAX for line in lines):  # a word of 990 characters: let Python encode it
+        if any(len(line) > _LINE_MAX for line in lines):  # an ASCII word of 990 characters: Python encodes it
             return super().fold(policy=policy)
         return policy.linesep.join(lines) + policy.linesep
 

@@ -115,6 +115,8 @@ def _next_reference(now: dt.datetime) -> str:
 def _event(escalation: Escalation, kind: str, actor: Actor | None, now: dt.datetime, text: str = "", **data) -> Event:
     if actor is not None and actor.link is not None:
         data["via"] = "emailed link"
+    if actor is not None and actor.user is None and actor.name:
+        data["actor_name"] = actor.name  # a link recipient has no account: keep the name the email was sent to
     return Event.create(
         escalation=escalation,
         at=now,

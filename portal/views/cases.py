@@ -70,12 +70,14 @@ def case(reference: str):
     record_view(case, Actor.of(current_user._get_current_object()))
     procedure = procedure_of(current_app, case.procedure_id)
     stages = list(StageRecord.select().where(StageRecord.escalation == case).order_by(StageRecord.stage_index))
+    events = list(case.events.order_by(-case.events.model.id))
     return render_template(
         "cases/case.html",
         case=case,
         procedure=procedure,
         stages=stages,
-        events=list(case.events.order_by(-case.events.model.id)),
+        events=[e for e in events if e.kind != "viewed"],
+        views=[e for e in events if e.kind == "viewed"],
         documents=list(case.documents.order_by(Document.id)),
         actions=allowed_actions(case, current_user, procedure),
         tag=_deadline_tag(case, utcnow()),

@@ -38,6 +38,16 @@ def document_name(kind: str) -> str:
     return DOCUMENTS.get(kind, kind.replace("_", " ").capitalize())
 
 
+def actor_label(event: Event) -> str:
+    """Who acted: the user's name, or the link recipient's name and address."""
+    if event.actor_id:
+        return event.actor.name
+    name = (event.data or {}).get("actor_name")
+    if name and event.actor_email:
+        return f"{name} ({event.actor_email})"
+    return name or event.actor_email
+
+
 def event_title(event: Event) -> str:
     title = EVENT_TITLES.get(event.kind, event.kind.replace("_", " ").capitalize())
     if event.kind == "viewed" and event.data.get("document"):
@@ -49,4 +59,7 @@ def event_title(event: Event) -> str:
 
 def init_display(app: Flask) -> None:
     app.jinja_env.filters["record"] = record_text
-    app.jinja_env.globals.update(category_names=category_names, event_title=event_title, document_name=document_name)
+    app.jinja_env.globals.update(category_names=category_names,
+        event_title=event_title,
+        document_name=document_name,
+        actor_label=actor_label,)

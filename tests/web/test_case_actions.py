@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 from portal.db import database
-from portal.models import Escalation, Event, StageParty, StageRecord
+from portal.models import ActionLink, Escalation, Event, StageParty, StageRecord
+from portal.workflow import Actor, resolve
+from tests import factories
 from tests.web.conftest import check_page, sign_in, token
 
 
@@ -149,3 +151,17 @@ def test_the_dashboard_tags_overdue_due_today_and_flagged_cases(client, people, 
     assert "Overdue" in by_ref[late.reference]
     assert "Due today" in by_ref[today.reference] and "Imminent risk" in by_ref[today.reference]
     assert "Specific circumstance" in by_ref[flagged.reference] and "Overdue" not in by_ref[flagged.reference]
+
+
+def test_views_are_listed_apart_from_the_timeline_and_link_actors_by_name(app, client, people, case):
+    sign_in(client, people["raiser"])
+    client.get(f"/cases/{case.reference}")
+    with app.app_context():
+        link = ActionLink.get((ActionLink.escalation == case.id) & (ActionLink.action == "resolve"))
+        resolve(factories.procedure(), fresh(case), Actor.via_link(link), "Agreed on the phone: a joint visit.")
+    page = client.get(f"/cases/{case.reference}").get_data(as_text=True)
+
+    timeline = page.split(">Timeline</h2>", 1)[1].split("</ol>", 1)[0]
+    assert "Case viewed" not in timeline and "Resolved: agreed outcome" in timeline
+    assert f"by {link.recipient_name} ({link.recipient_email})" in timeline
+    assert "Who has opened this case (2)" in page

@@ -483,7 +483,10 @@ def escalate(
         _event(escalation, "escalated", actor, now, reason, to_stage=nxt.key)
         record, outbox = _start_stage(procedure, escalation, nxt, now, named)
         key = f"{escalation.reference}/stage{nxt.index + 1}"
+        acting = {p.email.lower() for p in StageParty.select().where(StageParty.stage == record)}
         people = resolve_parties(procedure, ("raiser",), escalation) + _business_managers(procedure, escalation)
+        # Someone who acts at the new stage has its "Action needed" email, with their links: not a second one.
+        people = [p for p in people if p.email.lower() not in acting]
         outbox += _queue_to(escalation, "escalated", people, key, stage_index=nxt.index)
         Escalation.update(due_at=record.due_at, next_alert_at=next_alert_at(escalation)).where(
             Escalation.id == escalation.id

@@ -12,6 +12,7 @@ from portal.db import database
 from portal.models import (
     ActionLink,
     AppendOnlyError,
+    Contact,
     Document,
     Escalation,
     Event,
@@ -361,3 +362,18 @@ def test_naive_datetimes_are_refused(world):
     raiser, _, theirs = world
     with pytest.raises(ValueError, match="naive"):
         factories.escalation(raiser, theirs, dt.datetime(2026, 12, 1, 10, 0))
+
+
+def test_someone_acting_at_the_new_stage_gets_one_email_with_their_links_not_two(world, proc):
+    raiser, _, theirs = world
+    case = factories.escalation(raiser, theirs, START)
+    workflow.escalate(proc, case, Actor.of(raiser), "No agreement.", now=START + dt.timedelta(hours=1))
+    workflow.escalate(proc, case, Actor.of(raiser), "Managers disagree.", now=START + dt.timedelta(hours=2))
+
+    manager = Contact.get(Contact.role == "business_manager").email  # the last stage's party, and told of escalations
+    at_stage_3 = [
+        (o.purpose, o.recipient_email)
+        for o in Outbox.select().where((Outbox.escalation == case) & Outbox.idempotency_key.contains("/stage3/"))
+    ]
+    assert ("stage_started", manager) in at_stage_3 and ("escalated", manager) not in at_stage_3
+    assert ("escalated", raiser.email) in at_stage_3

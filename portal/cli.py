@@ -23,6 +23,7 @@ from portal.users import ROLES, UserError, create_user
 from portal.workdays import LONDON, london
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+STOP_SIGNALS = (signal.SIGINT,)
 
 db_cli = AppGroup("db", help="The database schema.")
 procedure_cli = AppGroup("procedure", help="Partnership procedures: list, check, timeline.")
@@ -191,31 +192,44 @@ def directory_import(file) -> None:
 @click.option("--port", default=5000, show_default=True)
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
 def serve(host: str, port: int, workers: int) -> None:
-    """Run the web server and the huey consumer together; Ctrl-C stops both gracefully."""
+    """Run the web server and the task consumer together; Ctrl-C or SIGTERM stops both gracefully."""
     bindir = Path(sys.executable).parent
+    # Each child with the signal that stops it gracefully: huey finishes its running task on SIGINT (SIGTERM
+    # abandons it); gunicorn finishes its requests on SIGTERM (SIGINT is its quick shutdown).
     commands = [
-        [str(bindir / "huey_consumer"), "tasks.huey", "--workers", "2", "--worker-type", "thread"],
-        [str(bindir / "gunicorn"), "--workers", str(workers), "--bind", f"{host}:{port}", "wsgi:app"],
+        ([str(bindir / "huey_consumer"), "tasks.huey", "--workers", "2", "--worker-type", "thread"], signal.SIGINT),
+        (
+            [str(bindir / "gunicorn"), "--workers", str(workers), "--bind", f"{host}:{port}", "wsgi:app"],
+            signal.SIGTERM,
+        ),
     ]
-    # Own sessions, so the one SIGINT each gets is ours: huey finishes its running task before it exits.
-    children = [subprocess.Popen(command, start_new_session=True) for command in commands]
-    click.echo(f"Portal on http://{host}:{port}/ with its task consumer. Ctrl-C stops both.")
-    interrupted = False
+    stop_requested: list[int] = []
+
+    def request_stop(signum: int, _frame) -> None:
+        stop_requested.append(signum)
+
+    # Ctrl-C at a terminal, or SIGTERM from systemd or `docker stop`: either only asks the loop below to stop.
+    previous = {sig: signal.signal(sig, request_stop) for sig in STOP_SIGNALS}
+    children: list[tuple[subprocess.Popen, int]] = []
     try:
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        interrupted = True
+        for command, sig in commands:  # own sessions: the one signal each child gets is ours, not the terminal's
+            children.append((subprocess.Popen(command, start_new_session=True), sig))
+        click.echo(f"Portal on http://{host}:{port}/ with its task consumer. Ctrl-C stops both.")
+        while not stop_requested and all(child.poll() is None for child, _ in children):
+            time.sleep(0.2)
     finally:
-        for child in children:
+        for child, sig in children:
             if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for child in children:
+                child.send_signal(sig)
+        for child, _ in children:
             try:
                 child.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 child.kill()
-    if not interrupted:
+                child.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not stop_requested:
         click.echo("error: the web server or the task consumer stopped; both are now stopped", err=True)
         sys.exit(1)
 

@@ -102,6 +102,20 @@ def document(reference: str, document_id: int):
     return response
 
 
+def why_not(case: Escalation, action: str, procedure) -> str:
+    """Why this user cannot take this action on a case they can see."""
+    if case.status != "open":
+        return f"{case.reference} is {case.status}: nothing more can be done on it."
+    stage = procedure.stage(case.stage_index).name
+    return {
+        "withdraw": "Only the person who raised the escalation can withdraw it.",
+        "decide": f"The final decision is made at {procedure.stages[-1].name}, by the people named for it.",
+        "escalate": f"{case.reference} is at {stage}: it cannot be escalated further."
+        if case.stage_index >= procedure.last_index
+        else f"Only the person who raised it, the people named for {stage} or the Business Manager can escalate it.",
+    }.get(action, f"Only the person who raised it, the people named for {stage} or the Business Manager can do this.")
+
+
 def escalation_choices(case: Escalation, procedure) -> list[tuple[str, str]]:
     """The directory's people for the next stage, as checkbox choices `party|email`."""
     nxt = procedure.stage(case.stage_index + 1)
@@ -117,16 +131,21 @@ def act(reference: str, action: str):
         abort(404)
     case = _load(reference)
     procedure = procedure_of(current_app, case.procedure_id)
-    if action not in allowed_actions(case, current_user, procedure):
-        abort(404)
     form_class, title = ACTION_PAGES[action]
+    refused = None if action in allowed_actions(case, current_user, procedure) else why_not(case, action, procedure)
+    if refused and request.method == "GET":
+        flash(refused)
+        return redirect(url_for("cases.case", reference=case.reference))
     form = form_class()
-    choices = escalation_choices(case, procedure) if action == "escalate" else []
+    at_last = case.stage_index >= procedure.last_index
+    choices = escalation_choices(case, procedure) if action == "escalate" and not at_last else []
     if action == "escalate":
         form.contacts.choices = choices
         if request.method == "GET":
             form.contacts.data = [value for value, _ in choices]
-    if form.validate_on_submit():
+    if refused:  # the case moved on while they were writing: say so, and keep what they wrote
+        form.submit.errors = [f"{refused} Nothing was saved; what you wrote is below."]
+    elif form.validate_on_submit():
         actor = Actor.of(current_user._get_current_object())
         try:
             if action == "record":
@@ -149,7 +168,7 @@ def act(reference: str, action: str):
             return redirect(url_for("cases.case", reference=case.reference))
         except WorkflowError as error:
             form.submit.errors.append(str(error))
-    status = 400 if form.errors or form.timed_out else 200
+    status = 409 if refused else 400 if form.errors or form.timed_out else 200
     return render_template(
         f"cases/{action}.html", form=form, case=case, procedure=procedure, title=title, action=action
     ), status

@@ -59,7 +59,9 @@ def event_title(event: Event) -> str:
 
 def init_display(app: Flask) -> None:
     app.jinja_env.filters["record"] = record_text
-    app.jinja_env.globals.update(category_names=category_names,
+    app.jinja_env.globals.update(
+        category_names=category_names,
         event_title=event_title,
         document_name=document_name,
-        actor_label=actor_label,)
+        actor_label=actor_label,
+    )

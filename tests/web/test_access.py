@@ -8,8 +8,8 @@ import re
 import pytest
 
 from portal.db import database
-from portal.models import MODELS, Event, UserSession
-from tests.web.conftest import check_page, sign_in
+from portal.models import MODELS, Escalation, Event, UserSession
+from tests.web.conftest import check_page, sign_in, token
 
 CASE_ROUTES = ["/cases/{ref}", "/cases/{ref}/record", "/cases/{ref}/resolve", "/cases/{ref}/escalate"]
 
@@ -57,9 +57,22 @@ def test_strangers_do_not_see_the_case_on_their_dashboard(client, people, case):
     assert case.reference not in client.get("/cases/").get_data(as_text=True)
 
 
+def fresh_status(case) -> str:
+    with database.connection_context():
+        return Escalation.get_by_id(case.id).status
+
+
 def test_only_the_raiser_may_withdraw(client, people, case):
     sign_in(client, people["counterpart"])
-    assert client.get(f"/cases/{case.reference}/withdraw").status_code == 404
+    assert client.get(f"/cases/{case.reference}/withdraw").status_code == 302
+    assert "Only the person who raised the escalation can withdraw it." in client.get(
+        f"/cases/{case.reference}"
+    ).get_data(as_text=True)
+    response = client.post(
+        f"/cases/{case.reference}/withdraw",
+        data={"csrf_token": token(client, f"/cases/{case.reference}/record"), "reason": "Not mine to withdraw."},
+    )
+    assert response.status_code == 409 and fresh_status(case) == "open"
     assert client.get(f"/cases/{case.reference}/resolve").status_code == 200
 
 
@@ -117,8 +130,8 @@ def test_posts_without_a_csrf_token_are_refused_and_change_nothing(app, client, 
         ("/sign-out", {}),
     ]
     for url, data in posts:
-        for token in (None, "forged-token"):
-            payload = dict(data, **({"csrf_token": token} if token else {}))
+        for forged in (None, "forged-token"):
+            payload = dict(data, **({"csrf_token": forged} if forged else {}))
             assert client.post(url, data=payload).status_code == 400, url
     assert _fingerprint() == before
     assert client.get("/cases/").status_code == 200  # still signed in

@@ -88,8 +88,12 @@ def test_resolve_with_an_agreed_outcome(client, people, case):
     assert done.status_code == 302
     case = fresh(case)
     assert (case.status, case.outcome) == ("resolved", "Assessment starts on Friday.")
-    # Nothing more can be done: the action pages are gone.
-    assert client.get(f"/cases/{case.reference}/resolve").status_code == 404
+    # Nothing more can be done: the action page sends them back to the case, saying why.
+    gone = client.get(f"/cases/{case.reference}/resolve")
+    assert gone.status_code == 302 and gone.headers["Location"] == f"/cases/{case.reference}"
+    assert f"{case.reference} is resolved: nothing more can be done on it." in client.get(
+        gone.headers["Location"]
+    ).get_data(as_text=True)
 
 
 def test_withdraw_by_the_raiser(client, people, case):
@@ -107,8 +111,12 @@ def test_the_final_decision_belongs_to_the_last_stage(client, people, case):
         )
         assert act(client, case, "escalate", reason=reason, contacts=contacts).status_code == 302
     assert fresh(case).stage_index == 2
-    assert client.get(f"/cases/{case.reference}/decide").status_code == 404  # not the raiser's to decide
-    assert client.get(f"/cases/{case.reference}/escalate").status_code == 404  # no stage after the last
+    assert client.get(f"/cases/{case.reference}/decide").status_code == 302  # not the raiser's to decide
+    assert "The final decision is made at Stage 3: The partnership" in client.get(f"/cases/{case.reference}").get_data(
+        as_text=True
+    )
+    assert client.get(f"/cases/{case.reference}/escalate").status_code == 302  # no stage after the last
+    assert "it cannot be escalated further" in client.get(f"/cases/{case.reference}").get_data(as_text=True)
     client.post("/sign-out", data={"csrf_token": token(client, "/cases/")})
     sign_in(client, people["manager"])
     response = act(client, case, "decide", decision="Social care will hold a strategy meeting by Friday.")
@@ -121,9 +129,14 @@ def test_a_stale_form_does_not_overwrite_a_newer_change(client, people, case):
     csrf = token(client, f"/cases/{case.reference}/resolve")
     act(client, case, "withdraw", reason="Withdrawn in another tab.")
     response = client.post(
-        f"/cases/{case.reference}/resolve", data={"csrf_token": csrf, "statement": "Agreed outcome.", "learning": "no"}
+        f"/cases/{case.reference}/resolve",
+        data={"csrf_token": csrf, "statement": "Agreed outcome, typed at length.", "learning": "no"},
     )
-    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409 and "govuk-error-summary" in page
+    assert "is withdrawn: nothing more can be done on it. Nothing was saved" in page
+    assert "Agreed outcome, typed at length." in page  # what they typed is still there
+    check_page(page)
     assert fresh(case).status == "withdrawn"
 
 

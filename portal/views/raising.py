@@ -153,12 +153,12 @@ def _details(answers: dict) -> EscalationDetails:
         counterpart_email=answers["counterpart_email"],
         counterpart_agency_id=int(answers["counterpart_agency"]),
         categories=answers["categories"],
-        category_other=answers.get("category_other") or "",
+        category_other=(answers.get("category_other") or "") if "other" in answers["categories"] else "",
         summary=answers["summary"],
         action_taken=answers["action_taken"],
         outcome_sought=answers["outcome_sought"],
         lead_aware=answers["lead_aware"] == "yes",
-        lead_name=answers.get("lead_name") or "",
+        lead_name=(answers.get("lead_name") or "") if answers["lead_aware"] == "yes" else "",
         imminent_risk=answers["imminent_risk"] == "yes",
         specific_circumstance=None if answers["specific_circumstance"] == "none" else answers["specific_circumstance"],
         requested_due_at=procedure.calendar.close_of_business(dt.date.fromisoformat(due)) if due else None,
@@ -185,10 +185,15 @@ def _summary(answers: dict) -> list[dict]:
             return dt.date.fromisoformat(value).strftime("%-d %B %Y")
         return {"yes": "Yes", "no": "No"}.get(value, value)
 
+    # Follow-up questions that only apply after a particular answer.
+    applies = {
+        "category_other": "other" in (answers.get("categories") or []),
+        "lead_name": answers.get("lead_aware") == "yes",
+    }
     rows = []
     for page, form_class in PAGES:
         for field in form_class():
-            if field.type in {"CSRFTokenField", "SubmitField"}:
+            if field.type in {"CSRFTokenField", "SubmitField"} or not applies.get(field.name, True):
                 continue
             rows.append(
                 {

@@ -185,3 +185,20 @@ def test_an_earlier_deadline_after_the_procedures_is_refused_on_the_check_page(s
     assert "before the procedure&#39;s own deadline" in response.get_data(as_text=True)
     with database.connection_context():
         assert Escalation.select().count() == 0
+
+
+def test_follow_up_answers_show_only_when_they_apply(signed_in, people):
+    answer_all(
+        signed_in,
+        people,
+        categories={"categories": ["thresholds"], "category_other": "Typed, then unticked"},
+        **{"safeguarding-lead": {"lead_aware": "no", "lead_name": "Helen Lead"}},
+    )
+    check = signed_in.get("/raise/check").get_data(as_text=True)
+    assert "If something else, what?" not in check and "Typed, then unticked" not in check
+    assert "Helen Lead" not in check
+    response, _ = submit(signed_in)
+    assert response.status_code == 302
+    with database.connection_context():
+        case = Escalation.get()
+        assert (case.lead_aware, case.lead_name, case.category_other) == (False, "", "")

@@ -23,7 +23,7 @@ from portal.users import ROLES, UserError, create_user
 from portal.workdays import LONDON, london
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-STOP_SIGNALS = (signal.SIGINT,)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 db_cli = AppGroup("db", help="The database schema.")
 procedure_cli = AppGroup("procedure", help="Partnership procedures: list, check, timeline.")

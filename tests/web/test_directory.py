@@ -118,29 +118,25 @@ def test_admin_pages_are_admin_only(client, people):
         assert client.get(url).status_code == 404
 
 
-def test_import_through_the_browser_form(admin_client):
+def upload(client, text: str):
     url = "/admin/directory/import"
-    bad = admin_client.post(
+    return client.post(
         url,
-        data={"csrf_token": token(admin_client, url), "file": (io.BytesIO(BAD.encode()), "c.csv")},
+        data={"csrf_token": token(client, url), "file": (io.BytesIO(text.encode()), "c.csv")},
         content_type="multipart/form-data",
     )
+
+
+def test_import_through_the_browser_form(admin_client):
+    bad = upload(admin_client, BAD)
     assert bad.status_code == 400 and "nothing was imported" in bad.get_data(as_text=True)
-    good = admin_client.post(
-        url,
-        data={"csrf_token": token(admin_client, url), "file": (io.BytesIO(GOOD.encode()), "c.csv")},
-        content_type="multipart/form-data",
-    )
+    good = upload(admin_client, GOOD)
     assert good.status_code == 302
     page = admin_client.get("/admin/directory").get_data(as_text=True)
     check_page(page)
     assert "raj.shah@met.police.example" in page
     assert "Created 2 new agencies: Metropolitan Police, Hollyfield Primary School." in page
-    respelt = admin_client.post(
-        url,
-        data={"csrf_token": token(admin_client, url), "file": (io.BytesIO(RESPELT.encode()), "c.csv")},
-        content_type="multipart/form-data",
-    )
+    respelt = upload(admin_client, RESPELT)
     assert respelt.status_code == 302
     page = admin_client.get("/admin/directory").get_data(as_text=True)
     assert "Imported 3 contacts: 3 new, 0 updated. Created 1 new agency: Bury College." in page

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from portal.db import database
@@ -165,8 +165,9 @@ def users_create(email: str, role: str, name: str, agency: str, password: str) -
 @demo_cli.command("seed")
 def demo_seed() -> None:
     """Create the demo partnership's agencies, directory and users (once; a second run changes nothing)."""
+    partnership = resolve_procedure(current_app.config["PROCEDURE"]).partnership
     with database.connection_context():
-        created = seed_demo()
+        created = seed_demo(partnership)
     click.echo("demo data created" if created else "demo data already present")
 
 

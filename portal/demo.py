@@ -46,12 +46,17 @@ def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() else "." for ch in text.lower()).strip(".").replace("..", ".")
 
 
-def seed_demo() -> bool:
-    """Create the demo data once; returns False when it is already there."""
+def seed_demo(partnership_name: str = PARTNERSHIP[0]) -> bool:
+    """Create the demo data once; returns False when it is already there.
+
+    The partnership is named as the procedure names it (the header shows that name), and its business manager
+    contact is the demo Business Manager's own account, so the mail they are sent is theirs to read.
+    """
     if User.select().where(User.email == USERS[0][0]).exists():
         return False
+    users = {role: (email, name) for email, name, role, _, _ in USERS}
     with database.atomic():
-        partnership = Agency.create(name=PARTNERSHIP[0], kind=PARTNERSHIP[1])
+        partnership = Agency.create(name=partnership_name, kind=PARTNERSHIP[1])
         agencies = {name: Agency.create(name=name, kind=kind) for name, kind in AGENCIES}
         agencies[partnership.name] = partnership
         count = 0
@@ -61,12 +66,18 @@ def seed_demo() -> bool:
             for role, title in roles:
                 first = FIRST_NAMES[count % len(FIRST_NAMES)]
                 count += 1
+                email, name = (
+                    f"{role.replace('_', '.')}@{_slug(agency.name)}.demo.example",
+                    f"{first} {title.split()[-1]}",
+                )
+                if agency is partnership and role == "business_manager":
+                    email, name = users["business_manager"]
                 Contact.create(
                     agency=agency,
                     role=role,
-                    name=f"{first} {title.split()[-1]}",
+                    name=name,
                     job_title=f"{title}, {agency.name}",
-                    email=f"{role.replace('_', '.')}@{_slug(agency.name)}.demo.example",
+                    email=email,
                     secure=agency.kind in {"social care", "partnership"},
                 )
         for email, name, role, agency, title in USERS:
@@ -74,7 +85,7 @@ def seed_demo() -> bool:
                 email=email,
                 name=name,
                 role=role,
-                agency=agencies[agency],
+                agency=agencies.get(agency, partnership),
                 job_title=title,
                 password_hash=hash_password(DEMO_PASSWORD),
             )

@@ -102,6 +102,11 @@ def test_demo_seed_runs_once(runner):
     assert "already present" in runner.invoke(args=["demo", "seed"]).output
     assert counts == (User.select().count(), Agency.select().count(), Contact.select().count())
     assert {u.role for u in User.select()} == {"practitioner", "business_manager", "admin"}
+    # The partnership as the procedure names it (the header's name); its business manager is the demo's account.
+    partnership = Agency.get(Agency.kind == "partnership")
+    assert partnership.name == "Test Safeguarding Children Partnership"
+    manager = Contact.get((Contact.agency == partnership) & (Contact.role == "business_manager"))
+    assert manager.email == User.get(User.role == "business_manager").email
 
 
 def test_db_upgrade_is_idempotent(runner):

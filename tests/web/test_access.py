@@ -135,3 +135,13 @@ def test_posts_without_a_csrf_token_are_refused_and_change_nothing(app, client, 
             assert client.post(url, data=payload).status_code == 400, url
     assert _fingerprint() == before
     assert client.get("/cases/").status_code == 200  # still signed in
+
+
+def test_the_dashboard_is_titled_for_whoever_signs_in(client, people, case):
+    for who, heading in (("manager", "All escalations"), ("raiser", "My escalations"), ("admin", "My escalations")):
+        browser = client.application.test_client()
+        sign_in(browser, people[who])
+        page = browser.get("/cases/").get_data(as_text=True)
+        check_page(page)
+        assert f"<title>{heading}" in page, who
+        assert ("/admin/" in page.split("</header>", 1)[1]) == (who == "admin"), who

@@ -18,6 +18,7 @@ from portal.db import database
 from portal.deadlines import timeline
 from portal.demo import seed_demo
 from portal.directory import import_rows, parse_csv
+from portal.documents import retry_failed
 from portal.procedure import ProcedureError, preset_ids, resolve_procedure
 from portal.users import ROLES, UserError, create_user
 from portal.workdays import LONDON, london
@@ -30,6 +31,7 @@ procedure_cli = AppGroup("procedure", help="Partnership procedures: list, check,
 users_cli = AppGroup("users", help="User accounts.")
 demo_cli = AppGroup("demo", help="The demo partnership.")
 directory_cli = AppGroup("directory", help="The directory of named contacts.")
+documents_cli = AppGroup("documents", help="The cases' PDF records.")
 
 
 def migration_runner():
@@ -235,7 +237,15 @@ def serve(host: str, port: int, workers: int) -> None:
         sys.exit(1)
 
 
+@documents_cli.command("retry")
+def documents_retry() -> None:
+    """Render again every document that failed (after fixing its cause); the minute sweep picks them up."""
+    with database.connection_context():
+        count = retry_failed()
+    click.echo(f"{count} failed document{'s' if count != 1 else ''} will be rendered again within a minute")
+
+
 def register(app: Flask) -> None:
-    for group in (db_cli, procedure_cli, users_cli, demo_cli, directory_cli):
+    for group in (db_cli, procedure_cli, users_cli, demo_cli, directory_cli, documents_cli):
         app.cli.add_command(group)
     app.cli.add_command(serve)

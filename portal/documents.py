@@ -14,10 +14,12 @@ import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from portal import procedure_of
+from jinja2 import TemplateError
+
+from portal import pdf, procedure_of
 from portal.db import database
 from portal.mail import queue_email, wake_sender
-from portal.models import Document, Escalation, Event, StageParty, StageRecord, utcnow
+from portal.models import Document, Escalation, Event, Outbox, StageParty, StageRecord, utcnow
 from portal.procedure import DOCUMENTS, SPECIFIC_CIRCUMSTANCES, Procedure
 from portal.routing import resolve_parties
 from portal.wake import Waker
@@ -61,8 +63,14 @@ def document_context(document: Document, procedure: Procedure) -> dict[str, Any]
                 "parties": [f"{p.name} ({p.email})" for p in StageParty.select().where(StageParty.stage == record)],
             }
         )
-    first = procedure.stages[0]
-    copied = resolve_parties(procedure, first.parties + tuple(c.role for c in first.copies), case)
+    # Who the notice went to: stage 1's people and the copies emailed then, as recorded, not today's directory.
+    stage_one = (
+        StageParty.select().join(StageRecord).where((StageRecord.escalation == case) & (StageRecord.stage_index == 0))
+    )
+    copies = Outbox.select().where(
+        (Outbox.escalation == case) & (Outbox.purpose == "copy") & (Outbox.created_at <= as_at)
+    )
+    copied = [(p.name, p.email) for p in stage_one] + [(o.recipient_name, o.recipient_email) for o in copies]
     stage_index = 0 if document.stage_index is None else document.stage_index  # raise documents: stage 1
     return {
         "title": DOCUMENTS.get(document.kind, document.kind),
@@ -78,17 +86,15 @@ def document_context(document: Document, procedure: Procedure) -> dict[str, Any]
             .order_by(Event.at, Event.id)
         ),
         "specific_circumstance": SPECIFIC_CIRCUMSTANCES.get(case.specific_circumstance or "", ""),
-        "copies_to": sorted({f"{r.name} ({r.email})" for r in copied if r.email != case.raiser.email}),
+        "copies_to": sorted({f"{name} ({email})" for name, email in copied if email != case.raiser.email}),
     }
 
 
 def render_pdf(document: Document, app: Flask) -> bytes:
-    from weasyprint import HTML
-
     procedure = procedure_of(app, document.escalation.procedure_id)
     # The bare environment, as for email: no request, so no request hooks (which would close the task's connection).
     html = app.jinja_env.get_template(f"pdf/{document.kind}.html").render(document_context(document, procedure))
-    return HTML(string=html, base_url=str(app.static_folder)).write_pdf(pdf_variant="pdf/ua-1")
+    return pdf.render(html)
 
 
 def render_document(document_id: int, app: Flask, now: dt.datetime | None = None) -> str:
@@ -98,8 +104,10 @@ def render_document(document_id: int, app: Flask, now: dt.datetime | None = None
         return "skipped"
     try:
         content = render_pdf(document, app)
-    except Exception as error:  # a template or font fault: keep the case going and show it, never retry forever
-        log.exception("document %s (%s) could not be rendered", document.id, document.kind)
+    except (pdf.RenderError, TemplateError, LookupError) as error:
+        # A fault in the document itself (its template, a stage the procedure no longer has, a render that ran
+        # out of time): show it and keep the case going. A database error is not caught: the sweep retries.
+        log.error("document %s (%s) could not be rendered: %s", document.id, document.kind, error)
         Document.update(status="failed", filename=type(error).__name__[:200]).where(
             (Document.id == document.id) & (Document.status == "pending")
         ).execute()
@@ -139,3 +147,8 @@ def pending_documents(limit: int = 100) -> list[int]:
         d.id
         for d in Document.select(Document.id).where(Document.status == "pending").order_by(Document.id).limit(limit)
     ]
+
+
+def retry_failed() -> int:
+    """Failed documents back to pending, for the sweep to render again; returns how many."""
+    return Document.update(status="pending", filename="").where(Document.status == "failed").execute()

@@ -249,7 +249,10 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         "imminent_risk": case.imminent_risk,
         "specific_circumstance": SPECIFIC_CIRCUMSTANCES.get(case.specific_circumstance or "", ""),
         "status": case.status,
-        "links": open_links(row, stage_index, base_url) if stage_index is not None else [],
+        # A document is for the record: whoever acts at the stage has their links in their own email.
+        "links": open_links(row, stage_index, base_url)
+        if stage_index is not None and row.purpose != "document"
+        else [],
     }
     if secure:
         dob = case.child_dob

@@ -265,11 +265,16 @@ def _end_stage(escalation: Escalation, ending: str, statement: str, now: dt.date
     ).execute()
 
 
-def _documents(escalation: Escalation, kinds: tuple[str, ...], stage_index: int | None) -> None:
+def _documents(escalation: Escalation, kinds: tuple[str, ...], stage_index: int | None, now: dt.datetime) -> None:
+    """Ask for the procedure's documents; each will show the case as it stands at `now`, this transition's time."""
     for kind in kinds:
         suffix = "" if stage_index is None else f"-stage{stage_index + 1}"
         Document.insert(
-            escalation=escalation, kind=kind, stage_index=stage_index, key=f"{escalation.reference}/{kind}{suffix}"
+            escalation=escalation,
+            kind=kind,
+            stage_index=stage_index,
+            key=f"{escalation.reference}/{kind}{suffix}",
+            created_at=now,
         ).on_conflict_ignore().execute()
 
 
@@ -356,7 +361,7 @@ def raise_escalation(
                 outbox += _queue_to(escalation, "specific_circumstance", people, key)
                 _event(escalation, "specific_circumstance", None, now, SPECIFIC_CIRCUMSTANCES[circumstance])
             outbox += _queue_to(escalation, "business_manager_update", _business_managers(procedure, escalation), key)
-            _documents(escalation, procedure.raise_documents, None)
+            _documents(escalation, procedure.raise_documents, None, now)
             escalation.due_at = record.due_at
             escalation.next_alert_at = next_alert_at(escalation)
             escalation.save()
@@ -398,7 +403,7 @@ def _finish(
         _save_transition(escalation, status=status, outcome=text, closed_at=now, next_alert_at=None)
         _end_stage(escalation, ending, text, now)
         _event(escalation, kind, actor, now, text, **data)
-        _documents(escalation, documents, escalation.stage_index)
+        _documents(escalation, documents, escalation.stage_index, now)
         key = f"{escalation.reference}/stage{escalation.stage_index + 1}"
         people = resolve_parties(procedure, ("raiser",), escalation) + _business_managers(procedure, escalation)
         outbox = _queue_to(escalation, kind, people, key, stage_index=escalation.stage_index)

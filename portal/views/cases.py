@@ -6,6 +6,7 @@ from io import BytesIO
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from peewee import fn
 
 from forms.case_actions import DecideForm, EscalateForm, RecordForm, ResolveForm, WithdrawForm
 from portal import procedure_of
@@ -78,7 +79,17 @@ def case(reference: str):
         stages=stages,
         events=[e for e in events if e.kind != "viewed"],
         views=[e for e in events if e.kind == "viewed"],
-        documents=list(case.documents.order_by(Document.id)),
+        documents=list(  # without the PDFs themselves: only their sizes
+            Document.select(
+                Document.id,
+                Document.kind,
+                Document.stage_index,
+                Document.status,
+                fn.LENGTH(Document.content).coerce(False).alias("size"),
+            )
+            .where(Document.escalation == case)
+            .order_by(Document.id)
+        ),
         actions=allowed_actions(case, current_user, procedure),
         tag=_deadline_tag(case, utcnow()),
     )
@@ -96,7 +107,11 @@ def document(reference: str, document_id: int):
         abort(404)
     record_view(case, Actor.of(current_user._get_current_object()), document=record.kind)
     response = send_file(
-        BytesIO(record.content), mimetype="application/pdf", download_name=record.filename, etag=record.sha256
+        BytesIO(record.content),
+        mimetype="application/pdf",
+        as_attachment=True,  # SECURITY.md A6.3: saved, never rendered in the portal's origin
+        download_name=record.filename,
+        etag=record.sha256,
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -178,3 +178,20 @@ def test_views_are_listed_apart_from_the_timeline_and_link_actors_by_name(app, c
     assert "Case viewed" not in timeline and "Resolved: agreed outcome" in timeline
     assert f"by {link.recipient_name} ({link.recipient_email})" in timeline
     assert "Who has opened this case (2)" in page
+
+
+def test_a_stale_escalate_form_at_what_is_now_the_last_stage_keeps_the_reason(client, people, case):
+    sign_in(client, people["raiser"])
+    url = f"/cases/{case.reference}/escalate"
+    csrf = token(client, url)
+    for reason in ("Stage one did not resolve it.", "Stage two did not resolve it either."):
+        contacts = re.findall(
+            r'name="contacts" type="checkbox" value="([^"]+)"', client.get(url).get_data(as_text=True)
+        )
+        assert act(client, case, "escalate", reason=reason, contacts=contacts).status_code == 302
+    # A form opened at stage 1 and sent now that the case is at the last stage.
+    response = client.post(url, data={"csrf_token": csrf, "reason": "Typed before the others escalated it."})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409 and "it cannot be escalated further" in page
+    assert "Typed before the others escalated it." in page
+    assert fresh(case).stage_index == 2

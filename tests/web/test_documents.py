@@ -13,7 +13,7 @@ import subprocess
 import pytest
 from pypdf import PdfReader
 
-from portal import links
+from portal import links, pdf
 from portal.documents import wake_renderer
 from portal.models import Contact, Document, Event, Outbox
 from portal.workflow import Actor, add_record, decide, escalate
@@ -229,3 +229,89 @@ def test_long_addresses_and_words_stay_on_the_page(world, clock, tmp_path):
         width = float(re.search(r'<page width="([\d.]+)"', boxes).group(1))
         right_edges = [float(x) for x in re.findall(r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)"', boxes)]
         assert right_edges and max(right_edges) <= width - 40, f"{document.kind}: text runs past the right margin"
+
+
+# --- SECURITY.md A6: what the renderer may fetch, how long it may run, how a PDF is served ----------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "http://127.0.0.1:9/",
+        "http://169.254.169.254/latest/meta-data/",
+        "https://example.org/x.png",
+        "data:image/png;base64,iVBORw0KGgo=",
+        f"file://{pdf.ALLOWED}/../../portal/config.py",
+        f"file://{pdf.ALLOWED.parent}/scss/portal.scss",
+        "file://evil.example/etc/passwd",
+    ],
+)
+def test_the_renderer_fetches_nothing_outside_static_pdf(url):
+    assert pdf.allowed_file(url) is None
+    with pytest.raises(pdf.RenderError, match="exit"):
+        pdf.render(f'<html lang="en"><title>t</title><body><img alt="" src="{url}"><p>text</p></body></html>')
+
+
+def test_payloads_in_the_record_are_printed_as_text_and_never_fetched(world):
+    raiser, theirs = world
+    payloads = [
+        '<img src="file:///etc/passwd">',
+        '<link rel="stylesheet" href="http://169.254.169.254/latest/meta-data/">',
+        '<a rel="attachment" href="file:///etc/hostname">x</a>',
+        "<style>@import url(file:///etc/passwd);</style>",
+    ]
+    case = factories.escalation(raiser, theirs, START, summary=" ".join(payloads), child_name='Zz <img src="x">')
+    Document.create(escalation=case, kind="request_for_resolution", key=f"{case.reference}/rfr", created_at=START)
+    render_pending_documents.call_local()
+
+    for document in Document.select().where(Document.escalation == case):
+        assert document.status == "rendered", document.kind
+        reader = PdfReader(io.BytesIO(document.content))
+        assert not reader.attachments
+        assert all(not page.images for page in reader.pages)
+        text = text_of(document.content)
+        assert "root:" not in text  # /etc/passwd's first line
+        if document.kind == "request_for_resolution":
+            assert '<img src="file:///etc/passwd">' in text and '<a rel="attachment"' in text
+
+
+def test_weasyprint_is_a_release_with_the_url_fetching_fixes():
+    import weasyprint
+
+    assert int(weasyprint.__version__.split(".")[0]) >= 69  # CVE-2025-68616 (68.0), CVE-2026-49452 (69.0)
+
+
+def test_a_render_that_runs_too_long_is_stopped_and_the_document_marked_failed(world, monkeypatch, caplog):
+    raiser, theirs = world
+    case = factories.escalation(raiser, theirs, START)
+    monkeypatch.setattr(pdf, "RENDER_SECONDS", 0.001)
+
+    render_pending_documents.call_local()
+
+    assert Document.get(Document.escalation == case).status == "failed"
+    assert "took longer than" in caplog.text and CHILD not in caplog.text
+
+
+def test_a_pdf_is_served_as_a_download_only_to_those_who_may_see_the_case(app, client, people, case):
+    with app.app_context():
+        document = Document.get(Document.escalation == case)
+    url = f"/cases/{case.reference}/documents/{document.id}"
+    sign_in(client, people["manager"])
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"] == f"attachment; filename={case.reference}-escalation_notice.pdf"
+    assert response.headers["X-Content-Type-Options"] == "nosniff" and "no-store" in response.headers["Cache-Control"]
+    stranger = client.application.test_client()
+    sign_in(stranger, people["stranger"])
+    assert stranger.get(url).status_code == 404
+
+
+def test_failed_documents_are_rendered_again_on_request(app, runner, case):
+    with app.app_context():
+        Document.update(status="failed").execute()
+    result = runner.invoke(args=["documents", "retry"])
+    assert result.exit_code == 0 and "1 failed document will be rendered again" in result.output
+    with app.app_context():
+        render_pending_documents.call_local()
+        assert Document.get(Document.escalation == case).status == "rendered"

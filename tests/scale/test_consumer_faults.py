@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 import uuid
 
 import pytest
@@ -23,6 +22,7 @@ from tasks import make_huey
 from tasks.mail import replay_outbox
 from tests import factories
 from tests.conftest import TEST_PROCEDURE
+from tests.processes import wait_for
 
 pytestmark = pytest.mark.slow
 CONSUMER = ROOT / ".venv" / "bin" / "huey_consumer"
@@ -83,16 +83,6 @@ def enqueue(producer, task_wrapper, *args) -> None:
     """Put a task on the consumer's queue (the test process's own huey runs in immediate mode)."""
     task = task_wrapper.s(*args)
     producer.storage.enqueue(app_huey.serialize_task(task), task.priority)
-
-
-def wait_for(condition, what: str, log_path, timeout: float = 60.0) -> None:
-    """Poll a real process's progress (not a time rule: nothing here depends on the clock)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}; consumer log:\n{log_path.read_text(errors='replace')[-4000:]}")
 
 
 def statuses() -> dict[int, str]:

@@ -22,6 +22,7 @@ from portal.db import database, init_database, is_postgres
 from portal.models import Agency, Contact, Escalation, Event, Outbox, Reminder, StageParty, StageRecord, User
 from tests import factories
 from tests.conftest import TEST_PROCEDURE, _empty_postgres
+from tests.processes import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 UTC = dt.UTC
@@ -204,14 +205,9 @@ def sent_count() -> int:
     return Reminder.select().where(Reminder.sent_at.is_null(False)).count()
 
 
-def wait_for(condition, what: str, logs: list[Path], timeout: float = 120.0) -> None:
-    """Poll the database (the consumers run on the wall clock; nothing here is timed, only waited for)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            tails = "\n".join(f"--- {log}\n{log.read_text(errors='replace')[-3000:]}" for log in logs if log.exists())
-            pytest.fail(f"timed out waiting for {what}; {sent_count()} reminders sent\n{tails}")
-        time.sleep(0.01)
+def wait_sent(condition, what: str, logs: list[Path]) -> None:
+    """The consumers run on the wall clock: wait (never time) for their progress, saying how far they got."""
+    wait_for(condition, what, logs, timeout=120.0, note=lambda: f"{sent_count()} reminders sent")
 
 
 def due_now() -> tuple[dt.datetime, dt.datetime]:
@@ -245,7 +241,7 @@ def test_a_consumer_killed_mid_sweep_then_restarted_sends_each_reminder_once(tmp
     first = Consumer(env, logs[0])
     try:
         enqueue_sweep(env)
-        wait_for(lambda: sent_count() >= KILL_AFTER, f"{KILL_AFTER} reminders to be sent", logs)
+        wait_sent(lambda: sent_count() >= KILL_AFTER, f"{KILL_AFTER} reminders to be sent", logs)
         first.kill()
     finally:
         first.stop()
@@ -257,7 +253,7 @@ def test_a_consumer_killed_mid_sweep_then_restarted_sends_each_reminder_once(tmp
     second = Consumer(env, logs[1])
     try:
         enqueue_sweep(env)
-        wait_for(lambda: sent_count() == COUNT, "every reminder to be sent", logs)
+        wait_sent(lambda: sent_count() == COUNT, "every reminder to be sent", logs)
     finally:
         second.stop()
     with database.connection_context():
@@ -289,13 +285,13 @@ def test_two_consumers_on_postgres_and_redis_one_killed_mid_sweep(tmp_path, requ
     try:
         # Two sweeps at once, one per consumer (each has one worker, so a busy one cannot take the second).
         enqueue_sweep(env, times=2)
-        wait_for(lambda: all(sweeping(log) for log in logs[:2]), "both consumers to be sweeping", logs)
-        wait_for(lambda: sent_count() >= KILL_AFTER, f"{KILL_AFTER} reminders to be sent", logs)
+        wait_sent(lambda: all(sweeping(log) for log in logs[:2]), "both consumers to be sweeping", logs)
+        wait_sent(lambda: sent_count() >= KILL_AFTER, f"{KILL_AFTER} reminders to be sent", logs)
         consumers[0].kill()
         assert sent_count() < COUNT, "the kill came after the sweeps finished: nothing was tested"
         consumers.append(Consumer(env, logs[2]))  # the killed one restarted
         enqueue_sweep(env)
-        wait_for(lambda: sent_count() == COUNT, "every reminder to be sent", logs)
+        wait_sent(lambda: sent_count() == COUNT, "every reminder to be sent", logs)
         assert consumers[1].process.poll() is None, "the surviving consumer died"
     finally:
         for consumer in consumers:

@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -19,6 +18,7 @@ from portal.config import ROOT
 from portal.models import Agency, Contact, User
 from portal.users import verify_password
 from tests.conftest import TEST_PROCEDURE
+from tests.processes import wait_for
 
 
 def test_timeline_json_has_the_promised_shape(runner):
@@ -168,15 +168,6 @@ def _serves_http(port: int) -> bool:
     return True
 
 
-def _until(condition, what: str, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}; serve's output:\n{log.read_text(errors='replace')}")
-
-
 @pytest.mark.slow
 def test_serve_stops_the_web_server_and_the_consumer_gracefully_on_sigterm(database_url, tmp_path):
     with socket.socket() as probe:
@@ -205,8 +196,8 @@ def test_serve_stops_the_web_server_and_the_consumer_gracefully_on_sigterm(datab
         )
     tree: dict[int, int] = {}
     try:
-        _until(lambda: _serves_http(port), "the portal to answer", log, timeout=60)
-        _until(lambda: "Huey consumer started" in log.read_text(errors="replace"), "the consumer", log, timeout=60)
+        wait_for(lambda: _serves_http(port), "the portal to answer", log, timeout=60)
+        wait_for(lambda: "Huey consumer started" in log.read_text(errors="replace"), "the consumer", log, timeout=60)
         tree = _descendants(serve.pid)
         commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in tree}
         assert sum(b"huey_consumer" in c for c in commands.values()) == 1, commands
@@ -214,8 +205,8 @@ def test_serve_stops_the_web_server_and_the_consumer_gracefully_on_sigterm(datab
 
         serve.send_signal(signal.SIGTERM)  # to `flask serve` alone, as systemd (KillMode=mixed) or docker would
 
-        _until(lambda: not _answers(port), "the port to close", log, timeout=60)
-        _until(lambda: not any(_running(pid, t) for pid, t in tree.items()), "every child to exit", log, timeout=60)
+        wait_for(lambda: not _answers(port), "the port to close", log, timeout=60)
+        wait_for(lambda: not any(_running(pid, t) for pid, t in tree.items()), "every child to exit", log, timeout=60)
         assert serve.wait(timeout=60) == 0, log.read_text()
     finally:
         for pid, started in tree.items():  # only what this test started, if it failed to stop

@@ -33,6 +33,27 @@ ROLES = {
     "independent_chair": "Independent chair / advisor",
 }
 SIDES = ("raiser", "counterpart", "partnership")
+# Other names other partnerships' files may use, read as the portal's (the file still loads; a warning says so).
+ROLE_ALIASES = {
+    "manager": "line_manager",
+    "supervisor": "line_manager",
+    "designated_lead": "safeguarding_lead",
+    "designated_safeguarding_lead": "safeguarding_lead",
+    "dsl": "safeguarding_lead",
+    "named_lead": "safeguarding_lead",
+    "hos": "head_of_service",
+    "assistant_director": "director",
+    "iro": "cp_chair_or_iro",
+    "cp_chair": "cp_chair_or_iro",
+    "conference_chair": "cp_chair_or_iro",
+    "child_protection_chair": "cp_chair_or_iro",
+    "independent_reviewing_officer": "cp_chair_or_iro",
+    "director_of_childrens_services": "dcs",
+    "designated_officer": "lado",
+    "chair": "independent_chair",
+    "partnership_business_manager": "business_manager",
+}
+SIDE_ALIASES = {"referrer": "raiser", "other_agency": "counterpart", "respondent": "counterpart"}
 CONDITIONS = {"always", "child_on_plan_or_looked_after", "imminent_risk", "specific_circumstance"}
 SPECIFIC_CIRCUMSTANCES = {
     "child_death": "Child death where safeguarding concerns are identified",
@@ -170,6 +191,22 @@ _STAGE_KEYS = {
 }  # fmt: skip
 
 
+def _word(text: str) -> str:
+    return "_".join(text.strip().lower().replace("'", "").replace("-", " ").replace("/", " ").split())
+
+
+def _canonical_party(value: str) -> str:
+    """`Raiser.Designated Lead` -> `raiser.safeguarding_lead`; a name the portal does not know is left as it is."""
+    side, dot, role = value.partition(".")
+    side, role = _word(side), _word(role)
+    side = SIDE_ALIASES.get(side, side)
+    if not dot:  # a role on its own (`dcs`), or a side (`raiser`)
+        side = ROLE_ALIASES.get(side, side)
+        return side if side in ROLES or side in SIDES else value
+    role = ROLE_ALIASES.get(role, role)
+    return f"{side}.{role}" if side in SIDES and role in ROLES else value
+
+
 class _Reader:
     """Collects the file name and the place being read, so every error says where."""
 
@@ -226,11 +263,14 @@ class _Reader:
         One the directory does not know is kept with a warning: nobody is found for it by role, so the person
         escalating names them, and the file still loads (its deadlines do not depend on who acts).
         """
-        side, _, role = value.partition(".")
+        read = _canonical_party(value)
+        if read != value:
+            self.warnings.append(f"{self.path}: {where}: {key}: {value!r} read as {read!r}")
+        side, _, role = read.partition(".")
         if side in SIDES and (role in ROLES or (not role and side != "partnership")):
-            return value
-        if value in ROLES:
-            return value
+            return read
+        if read in ROLES:
+            return read
         self.warnings.append(
             f"{self.path}: {where}: {key}: {value!r} is not a directory role (use raiser, counterpart or SIDE.ROLE "
             f"with ROLE one of {', '.join(ROLES)}); the person escalating will name who acts"

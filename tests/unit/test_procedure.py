@@ -195,3 +195,23 @@ def test_unknown_documents_and_conditions_are_warnings(tmp_path):
 def test_calendar_names_are_read_generously(tmp_path):
     text = GOOD.replace('partnership = "Example Partnership"', 'calendar = "England and Wales"')
     assert load_procedure(write(tmp_path, text)).calendar.nation == "england-and-wales"
+
+
+@pytest.mark.parametrize(
+    ("party", "read"),
+    [
+        ("raiser.designated_lead", "raiser.safeguarding_lead"),
+        ("Counterpart.Line Manager", "counterpart.line_manager"),
+        ("referrer.DSL", "raiser.safeguarding_lead"),
+        ("other-agency.assistant director", "counterpart.director"),
+        ("partnership.Business Manager", "partnership.business_manager"),
+        ("IRO", "cp_chair_or_iro"),
+        ("Director of Children's Services", "dcs"),
+    ],
+)
+def test_other_names_for_roles_are_read_as_the_portals_with_a_warning(tmp_path, party, read):
+    proc = load_procedure(write(tmp_path, GOOD.replace('parties = ["raiser.line_manager"]', f'parties = ["{party}"]')))
+    assert proc.stages[1].parties == (read,)
+    assert list(proc.warnings) == [
+        f"{tmp_path / 'example.toml'}: stage 2 (managers): parties: {party!r} read as {read!r}"
+    ]

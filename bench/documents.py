@@ -4,9 +4,10 @@
 
 Builds the app on a scratch SQLite database and raises Bury cases (its procedure asks for the most
 documents), one ending at each stage, with a written record at every stage, resolved or, at the last
-stage, decided. Then renders each kind of document `--runs` times from one row, as the render task does
-(`portal.documents.render_pdf`: template, layout, PDF/UA output), reporting the median and slowest time,
-the size and the pages. Figures are recorded in bench/RESULTS.md.
+stage, decided. Then, for each kind of document, times `--runs` layouts by WeasyPrint in this process
+(`portal.pdf.html_to_pdf`) and `--runs` renders as the task does them (`portal.documents.render_pdf`:
+template, then a child process that starts Python and WeasyPrint and lays out the PDF/UA), reporting the
+median and slowest of each, the size and the pages. Figures are recorded in bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from pypdf import PdfReader  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.cli import upgrade_database  # noqa: E402
 from portal.db import database  # noqa: E402
-from portal.documents import render_pdf, wake_renderer  # noqa: E402
+from portal.documents import document_context, render_pdf, wake_renderer  # noqa: E402
 from portal.models import Agency, Contact, Document, User  # noqa: E402
+from portal.pdf import html_to_pdf  # noqa: E402
 from portal.procedure import resolve_procedure  # noqa: E402
 from portal.workflow import Actor, EscalationDetails, add_record, decide, escalate, raise_escalation, resolve  # noqa: E402
 
@@ -85,6 +87,21 @@ def seed_cases(now: dt.datetime) -> None:
             resolve(procedure, case, actor, "Agreed: " + RECORD, now=ended)
 
 
+def timed(runs: int, work, *args) -> tuple[float, float]:
+    """Median and slowest of `runs` calls of work(*args), in milliseconds."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work(*args)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), max(times)
+
+
+def page_html(document: Document, app) -> str:
+    procedure = resolve_procedure(document.escalation.procedure_id)
+    return app.jinja_env.get_template(f"pdf/{document.kind}.html").render(document_context(document, procedure))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
@@ -104,23 +121,20 @@ def main() -> None:
             upgrade_database()
             seed_cases(dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC))
             print(f"{platform.node()}, Python {platform.python_version()}, {args.runs} runs per document")
-            print(f"{'document':36} {'median':>9} {'slowest':>9} {'size':>9} {'pages':>6}")
+            print(f"{'document':36} {'layout median/slowest':>22} {'task median/slowest':>20} {'size':>6} {'pages':>5}")
             seen = set()
             for document in Document.select().order_by(Document.id):
                 name = document.kind + ("" if document.stage_index is None else f" (stage {document.stage_index + 1})")
                 if name in seen:
                     continue
                 seen.add(name)
-                times = []
-                for _ in range(args.runs):
-                    started = time.perf_counter()
-                    pdf = render_pdf(document, app)
-                    times.append(time.perf_counter() - started)
-                pages = len(PdfReader(io.BytesIO(pdf)).pages)
+                html = page_html(document, app)
+                layout = timed(args.runs, html_to_pdf, html)  # WeasyPrint alone, in this process
+                task = timed(args.runs, render_pdf, document, app)  # template + child process, as the task
+                content = render_pdf(document, app)
                 print(
-                    f"{name:36}"
-                    f" {statistics.median(times) * 1000:7.0f}ms {max(times) * 1000:7.0f}ms"
-                    f" {len(pdf) / 1024:7.0f}KB {pages:6}"
+                    f"{name:36} {layout[0]:9.0f} / {layout[1]:5.0f} ms {task[0]:8.0f} / {task[1]:5.0f} ms"
+                    f" {len(content) / 1024:4.0f}KB {len(PdfReader(io.BytesIO(content)).pages):5}"
                 )
 
 

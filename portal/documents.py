@@ -131,7 +131,6 @@ def render_document(document_id: int, app: Flask, now: dt.datetime | None = None
             context = {
                 "document": document.kind,
                 "document_id": document.id,
-                "case_url_path": f"/cases/{case.reference}/documents/{document.id}",
                 "stage_index": document.stage_index or 0,
             }
             for person in resolve_parties(procedure_of(app, case.procedure_id), (BUSINESS_MANAGER,), case):

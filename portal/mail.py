@@ -96,6 +96,10 @@ SUBJECTS = {
     "overdue": "Deadline missed",
     "copy_overdue": "Copy not sent in time",
 }
+# Mail about a case that has ended: no deadline to show.
+CLOSED_PURPOSES = {"resolved", "decided", "withdrawn", "document"}
+# Mail for the raiser and the Business Manager, who have accounts: it links to the case page.
+CASE_LINK_PURPOSES = CLOSED_PURPOSES | {"escalated", "business_manager_update"}
 LINK_LABELS = {"resolve": "Resolve", "escalate": "Escalate", "decide": "Decide"}
 # Control characters and every line break Python knows (\r \n \v \f \x1c-\x1e \x85 \u2028 \u2029).
 _UNSAFE_IN_HEADER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -235,13 +239,15 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         record = StageRecord.get_or_none((StageRecord.escalation == case) & (StageRecord.stage_index == stage_index))
         due = record.due_at if record else case.due_at
     raiser = case.raiser
+    if not context["case_url"] and row.purpose in CASE_LINK_PURPOSES:
+        context["case_url"] = f"{base_url}/cases/{case.reference}"
     context |= {
         "reference": case.reference,
         "partnership": procedure.partnership if procedure else "",
         "procedure_name": procedure.name if procedure else "",
         "stage_name": stage.name if stage else (f"Stage {stage_index + 1}" if stage_index is not None else ""),
         "last_stage": bool(procedure and stage_index == procedure.last_index),
-        "due": format_london(due),
+        "due": "" if row.purpose in CLOSED_PURPOSES else format_london(due),
         "raised_by": raiser.name,
         "raised_by_role": case.raiser_role or raiser.job_title,
         "raised_by_agency": case.raiser_agency.name if case.raiser_agency_id else "",

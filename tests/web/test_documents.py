@@ -89,8 +89,8 @@ def test_an_address_not_marked_secure_is_told_without_the_pdf(smtp_server, world
     assert not list(message.iter_attachments())
     body = message.get_body(("plain",)).get_content()
     assert "sign in to the portal to read it" in body and CHILD not in message.as_string()
-    document = Document.get(Document.escalation == case)
-    assert f"/cases/{case.reference}/documents/{document.id}" in body
+    assert f"The case in the portal (sign in first): http://localhost:5000/cases/{case.reference}\r\n" in body
+    assert "Deadline:" not in body  # the document is a record of what happened, not a request
 
 
 def test_a_document_shows_the_case_as_it_stood_when_it_was_asked_for(world, clock):

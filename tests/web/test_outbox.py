@@ -294,3 +294,22 @@ def test_undelivered_lists_mail_still_unsent_after_an_hour(smtp_server, case, cl
     smtp_server.start()
     replay_outbox.call_local()
     assert mail.undelivered() == []
+
+
+def test_the_raiser_told_of_the_final_decision_gets_the_case_link_and_no_deadline(smtp_server, case):
+    from portal.workflow import Actor, decide, escalate
+
+    procedure, raiser = factories.procedure(), case.raiser
+    escalate(procedure, case, Actor.of(raiser), "No agreement at stage 1.")
+    escalate(procedure, case, Actor.of(raiser), "No agreement at stage 2.")
+    decide(procedure, case, Actor(email="chair@partnership.example", name="Chair"), "A strategy meeting by Friday.")
+    send_all()
+
+    (told,) = [
+        m
+        for m in smtp_server.messages
+        if m["Subject"].startswith("Final decision recorded") and m["To"].addresses[0].addr_spec == raiser.email
+    ]
+    body = told.get_body(("plain",)).get_content()
+    assert f"http://localhost:5000/cases/{case.reference}" in body and "read the decision in the portal" in body
+    assert "Deadline:" not in body

@@ -34,6 +34,7 @@ wake_renderer = Waker()
 
 BUSINESS_MANAGER = "partnership.business_manager"
 RECORD_EVENTS = ("raised", "record", "escalated", "resolved", "decided", "withdrawn")
+ENDINGS = ("escalated", "resolved", "decided", "withdrawn")
 
 
 def filename_for(document: Document) -> str:
@@ -49,6 +50,13 @@ def document_context(document: Document, procedure: Procedure) -> dict[str, Any]
         .where((StageRecord.escalation == case) & (StageRecord.started_at <= as_at))
         .order_by(StageRecord.stage_index)
     )
+    events = list(
+        Event.select()
+        .where((Event.escalation == case) & (Event.at <= as_at) & Event.kind.in_(RECORD_EVENTS))
+        .order_by(Event.at, Event.id)
+    )
+    # The event that ended each stage: an escalation is recorded at the stage it moved to.
+    ended_by = {e.stage_index - (e.kind == "escalated"): e for e in events if e.kind in ENDINGS}
     stages = []
     for record in records:
         ended = record.ended_at is not None and record.ended_at <= as_at
@@ -60,6 +68,7 @@ def document_context(document: Document, procedure: Procedure) -> dict[str, Any]
                 "ended_at": record.ended_at if ended else None,
                 "ending": record.ending if ended else "",
                 "statement": record.statement if ended else "",
+                "ended_by": ended_by.get(record.stage_index) if ended else None,
                 "parties": [f"{p.name} ({p.email})" for p in StageParty.select().where(StageParty.stage == record)],
             }
         )
@@ -80,11 +89,7 @@ def document_context(document: Document, procedure: Procedure) -> dict[str, Any]
         "stage_name": procedure.stage(stage_index).name,
         "as_at": as_at,
         "stages": stages,
-        "events": list(
-            Event.select()
-            .where((Event.escalation == case) & (Event.at <= as_at) & Event.kind.in_(RECORD_EVENTS))
-            .order_by(Event.at, Event.id)
-        ),
+        "events": events,
         "specific_circumstance": SPECIFIC_CIRCUMSTANCES.get(case.specific_circumstance or "", ""),
         "copies_to": sorted({f"{name} ({email})" for name, email in copied if email != case.raiser.email}),
     }

@@ -53,7 +53,7 @@ def event_title(event: Event) -> str:
     if event.kind == "viewed" and event.data.get("document"):
         return f"Document opened: {document_name(event.data['document'])}"
     if event.kind == "escalated" and event.data.get("to_stage"):
-        return f"{title} to stage {event.stage_index + 1}"
+        return f"{title} to Stage {event.stage_index + 1}"
     return title
 
 

@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 
 from portal import current_procedure
 from portal.db import database
-from portal.models import Agency, User
-from portal.workflow import Actor, EscalationDetails, escalate, raise_escalation
+from portal.models import Agency, Escalation, User
+from portal.workflow import Actor, EscalationDetails, add_record, escalate, raise_escalation
 from tests.browser.conftest import BUSINESS_MANAGER, OFFICER, PRACTITIONER, PageChecks
 from tests.browser.pages import Answers, Portal
 
@@ -107,6 +107,23 @@ def test_dashboards(portal, cases):
 
     portal.sign_in(BUSINESS_MANAGER)
     portal.expect_heading("All escalations")
+
+
+def test_pages_reflow_on_a_narrow_screen_without_scrolling_sideways(portal, cases, live_server):
+    """WCAG 1.4.10: at 320 CSS pixels nothing but a table's own box scrolls sideways, long addresses included."""
+    with live_server.app.app_context(), database.connection_context():
+        case = Escalation.get(Escalation.reference == cases.last_stage)
+        record = "Minutes at https://records.example.org/" + "minutes-of-the-strategy-meeting-" * 6 + " for all."
+        add_record(case, Actor(email="head.of.service@childrens.social.care.demo.example", name="Head"), record)
+    page = portal.page
+    page.set_viewport_size({"width": 320, "height": 640})
+    portal.sign_in(PRACTITIONER)
+    for path in ("/cases/", f"/cases/{cases.last_stage}", "/", "/raise/child"):
+        portal.open(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 320, f"{path} is {width}px wide at 320px"
+        if path.startswith("/cases/ESC"):
+            expect(page.get_by_role("region", name="Stages")).to_be_visible()  # the table scrolls in its own box
 
 
 def test_every_raise_page_empty_and_with_errors(portal):

@@ -115,7 +115,7 @@ def test_raise_escalate_and_resolve(portal):
     for title, text in [
         ("Escalation raised", answers.summary),
         ("Record of a discussion", record),
-        ("Escalated to stage 2", reason),
+        ("Escalated to Stage 2", reason),
         ("Resolved: agreed outcome", outcome),
     ]:
         item = timeline.get_by_role("listitem").filter(has_text=title)

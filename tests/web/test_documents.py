@@ -116,6 +116,7 @@ def test_a_document_shows_the_case_as_it_stood_when_it_was_asked_for(world, cloc
     for expected in ("Final decision notice", "A strategy discussion is to be held by Friday.", "Stage 3"):
         assert expected in final
     assert "No agreement at stage 1." in final and "Managers could not agree." in final
+    assert final.count(f"by {raiser.name}") >= 3  # who ended each stage: two escalations and the decision
 
 
 def test_a_document_that_cannot_be_rendered_is_marked_failed_and_the_case_goes_on(world, caplog):

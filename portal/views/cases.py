@@ -15,6 +15,7 @@ from portal.auth import signed_in
 from portal.models import Document, Escalation, StageRecord, utcnow
 from portal.routing import named_recipient, resolve_parties
 from portal.views.errors import keeps_answers
+from portal.views.raising import has_unsent_draft
 from portal.workdays import london
 from portal.workflow import Actor, WorkflowError, add_record, decide, escalate, record_view, resolve, withdraw
 
@@ -54,7 +55,7 @@ def dashboard():
         for case in cases
     ]
     rows.sort(key=lambda r: (r["case"].status != "open", not (r["tag"] and r["tag"]["text"] == "Overdue")))
-    return render_template("cases/dashboard.html", rows=rows)
+    return render_template("cases/dashboard.html", rows=rows, unsent=has_unsent_draft())
 
 
 def _load(reference: str) -> Escalation:

@@ -29,6 +29,12 @@ ORDER = [name for name, _ in PAGES]
 DRAFT = "raise"
 
 
+def has_unsent_draft() -> bool:
+    """Whether the signed-in user left the raise journey with answers not yet sent."""
+    draft = _draft()
+    return bool(draft and draft.answers)
+
+
 def _draft(create: bool = False) -> Draft | None:
     draft = Draft.get_or_none(Draft.user == current_user.id, Draft.kind == DRAFT)
     if draft is None and create:

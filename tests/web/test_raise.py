@@ -141,9 +141,11 @@ def test_leaving_mid_way_keeps_a_draft(signed_in, people):
     signed_in.post("/raise/child", data={"csrf_token": token(signed_in, "/raise/child"), **page})
     start = signed_in.get("/raise/").get_data(as_text=True)
     assert "Continue your escalation" in start and 'href="/raise/you"' in start
+    assert "You started an escalation and have not sent it yet." in signed_in.get("/cases/").get_data(as_text=True)
     assert 'value="Zzyzx Canaryson"' in signed_in.get("/raise/child").get_data(as_text=True)
     signed_in.post("/raise/discard", data={"csrf_token": token(signed_in, "/raise/")})
     assert "Start now" in signed_in.get("/raise/").get_data(as_text=True)
+    assert "have not sent it yet" not in signed_in.get("/cases/").get_data(as_text=True)
 
 
 def test_an_expired_csrf_token_shows_the_answers_again(signed_in, people):

@@ -113,9 +113,7 @@ def render_document(document_id: int, app: Flask, now: dt.datetime | None = None
         # A fault in the document itself (its template, a stage the procedure no longer has, a render that ran
         # out of time): show it and keep the case going. A database error is not caught: the sweep retries.
         log.error("document %s (%s) could not be rendered: %s", document.id, document.kind, error)
-        Document.update(status="failed", filename=type(error).__name__[:200]).where(
-            (Document.id == document.id) & (Document.status == "pending")
-        ).execute()
+        Document.update(status="failed").where((Document.id == document.id) & (Document.status == "pending")).execute()
         return "failed"
     now = now or utcnow()
     outbox: list[int] = []
@@ -155,4 +153,4 @@ def pending_documents(limit: int = 100) -> list[int]:
 
 def retry_failed() -> int:
     """Failed documents back to pending, for the sweep to render again; returns how many."""
-    return Document.update(status="pending", filename="").where(Document.status == "failed").execute()
+    return Document.update(status="pending").where(Document.status == "failed").execute()

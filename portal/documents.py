@@ -21,7 +21,7 @@ from portal.db import database
 from portal.mail import queue_email, wake_sender
 from portal.models import Document, Escalation, Event, Outbox, StageParty, StageRecord, utcnow
 from portal.procedure import DOCUMENTS, SPECIFIC_CIRCUMSTANCES, Procedure
-from portal.routing import resolve_parties
+from portal.routing import business_managers
 from portal.wake import Waker
 
 if TYPE_CHECKING:
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 # Installed by the app to enqueue render tasks; without it the minute sweep renders every pending document.
 wake_renderer = Waker()
 
-BUSINESS_MANAGER = "partnership.business_manager"
 RECORD_EVENTS = ("raised", "record", "escalated", "resolved", "decided", "withdrawn")
 ENDINGS = ("escalated", "resolved", "decided", "withdrawn")
 
@@ -136,7 +135,7 @@ def render_document(document_id: int, app: Flask, now: dt.datetime | None = None
                 "document_id": document.id,
                 "stage_index": document.stage_index or 0,
             }
-            for person in resolve_parties(procedure_of(app, case.procedure_id), (BUSINESS_MANAGER,), case):
+            for person in business_managers(procedure_of(app, case.procedure_id), case):
                 outbox.append(
                     queue_email(case, "document", person, f"{document.key}/document/{person.email.lower()}", context)
                 )

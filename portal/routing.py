@@ -59,6 +59,11 @@ def resolve_parties(procedure: Procedure, parties: tuple[str, ...], escalation: 
     return list(seen.values())
 
 
+def business_managers(procedure: Procedure, escalation: Escalation) -> list[Recipient]:
+    """The partnership's Business Manager(s): told of every case, and sent its records."""
+    return resolve_parties(procedure, ("partnership.business_manager",), escalation)
+
+
 def named_recipient(procedure: Procedure, party: str, name: str, email: str) -> Recipient:
     """Someone named by hand by the person escalating; secure only by the procedure's secure domains."""
     contact = Contact.get_or_none(Contact.email == email)

@@ -35,7 +35,7 @@ from portal.models import (
     utcnow,
 )
 from portal.procedure import SPECIFIC_CIRCUMSTANCES, Procedure, Stage
-from portal.routing import Recipient, resolve_parties
+from portal.routing import Recipient, business_managers, resolve_parties
 from portal.workdays import to_utc
 
 LINK_GRACE = dt.timedelta(hours=72)
@@ -168,10 +168,6 @@ def next_alert_at(escalation: Escalation) -> dt.datetime | None:
     return nxt.due_at if nxt else None
 
 
-def _business_managers(procedure: Procedure, escalation: Escalation) -> list[Recipient]:
-    return resolve_parties(procedure, ("partnership.business_manager",), escalation)
-
-
 def _queue_to(escalation: Escalation, purpose: str, recipients: list[Recipient], key: str, **context) -> list[int]:
     return [
         outbox_id
@@ -265,28 +261,17 @@ def _end_stage(escalation: Escalation, ending: str, statement: str, now: dt.date
     ).execute()
 
 
-def _documents(escalation: Escalation, kinds: tuple[str, ...], stage_index: int | None, now: dt.datetime) -> None:
-    """Ask for the procedure's documents; each will show the case as it stands at `now`, this transition's time."""
+def _documents(escalation: Escalation, kinds: tuple[str, ...], stage_index: int | None, now: dt.datetime) -> list[int]:
+    """Ask for the procedure's documents, each showing the case as it stands at `now`; returns their ids."""
+    ids = []
     for kind in kinds:
         suffix = "" if stage_index is None else f"-stage{stage_index + 1}"
+        key = f"{escalation.reference}/{kind}{suffix}"
         Document.insert(
-            escalation=escalation,
-            kind=kind,
-            stage_index=stage_index,
-            key=f"{escalation.reference}/{kind}{suffix}",
-            created_at=now,
+            escalation=escalation, kind=kind, stage_index=stage_index, key=key, created_at=now
         ).on_conflict_ignore().execute()
-
-
-def _wake(escalation: Escalation, outbox: list[int]) -> None:
-    """After commit: send the emails and render the documents the transition wrote."""
-    wake_sender(outbox)
-    wake_renderer(
-        d.id
-        for d in Document.select(Document.id).where(
-            (Document.escalation == escalation) & (Document.status == "pending")
-        )
-    )
+        ids.append(Document.get(Document.key == key).id)
+    return ids
 
 
 def raise_escalation(
@@ -360,8 +345,8 @@ def raise_escalation(
                 people = resolve_parties(procedure, procedure.specific_circumstances_notify, escalation)
                 outbox += _queue_to(escalation, "specific_circumstance", people, key)
                 _event(escalation, "specific_circumstance", None, now, SPECIFIC_CIRCUMSTANCES[circumstance])
-            outbox += _queue_to(escalation, "business_manager_update", _business_managers(procedure, escalation), key)
-            _documents(escalation, procedure.raise_documents, None, now)
+            outbox += _queue_to(escalation, "business_manager_update", business_managers(procedure, escalation), key)
+            asked = _documents(escalation, procedure.raise_documents, None, now)
             escalation.due_at = record.due_at
             escalation.next_alert_at = next_alert_at(escalation)
             escalation.save()
@@ -371,7 +356,8 @@ def raise_escalation(
         if existing is None:
             raise
         return existing
-    _wake(escalation, outbox)
+    wake_sender(outbox)
+    wake_renderer(asked)
     return escalation
 
 
@@ -403,11 +389,12 @@ def _finish(
         _save_transition(escalation, status=status, outcome=text, closed_at=now, next_alert_at=None)
         _end_stage(escalation, ending, text, now)
         _event(escalation, kind, actor, now, text, **data)
-        _documents(escalation, documents, escalation.stage_index, now)
+        asked = _documents(escalation, documents, escalation.stage_index, now)
         key = f"{escalation.reference}/stage{escalation.stage_index + 1}"
-        people = resolve_parties(procedure, ("raiser",), escalation) + _business_managers(procedure, escalation)
+        people = resolve_parties(procedure, ("raiser",), escalation) + business_managers(procedure, escalation)
         outbox = _queue_to(escalation, kind, people, key, stage_index=escalation.stage_index)
-    _wake(escalation, outbox)
+    wake_sender(outbox)
+    wake_renderer(asked)
 
 
 def resolve(
@@ -489,7 +476,7 @@ def escalate(
         record, outbox = _start_stage(procedure, escalation, nxt, now, named)
         key = f"{escalation.reference}/stage{nxt.index + 1}"
         acting = {p.email.lower() for p in StageParty.select().where(StageParty.stage == record)}
-        people = resolve_parties(procedure, ("raiser",), escalation) + _business_managers(procedure, escalation)
+        people = resolve_parties(procedure, ("raiser",), escalation) + business_managers(procedure, escalation)
         # Someone who acts at the new stage has its "Action needed" email, with their links: not a second one.
         people = [p for p in people if p.email.lower() not in acting]
         outbox += _queue_to(escalation, "escalated", people, key, stage_index=nxt.index)

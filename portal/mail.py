@@ -34,6 +34,7 @@ from portal import links as action_links
 from portal.db import database, is_postgres
 from portal.models import ActionLink, Document, Escalation, Outbox, StageRecord, utcnow
 from portal.procedure import DOCUMENTS, SPECIFIC_CIRCUMSTANCES, Procedure, Stage
+from portal.registry import ProcedureUnavailable, registry
 from portal.routing import Recipient
 from portal.wake import Waker
 from portal.workdays import UTC, format_london
@@ -177,13 +178,11 @@ def _as_utc(value: Any) -> dt.datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _procedure(app: Flask, procedure_id: str) -> Procedure | None:
-    from portal import procedure_of  # the app's loaded procedures; imported late (portal imports this module)
-
+def _procedure(case: Escalation) -> Procedure | None:
+    """The case's procedure; one that cannot be loaded (logged by the registry) names the stage by number."""
     try:
-        return procedure_of(app, procedure_id)
-    except KeyError:
-        log.warning("outbox: unknown procedure %r; the message names the stage by number", procedure_id)
+        return registry.of_case(case)
+    except ProcedureUnavailable:
         return None
 
 
@@ -231,7 +230,7 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
     }
     if case is None:
         return context | {"reference": "", "stage_name": "", "due": "", "last_stage": False}
-    procedure = _procedure(app, case.procedure_id)
+    procedure = _procedure(case)
     stage_index = ctx.get("stage_index", case.stage_index)
     stage = _stage(procedure, stage_index)
     due = _as_utc(ctx.get("due"))

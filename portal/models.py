@@ -112,11 +112,22 @@ class Counter(BaseModel):
     value = IntegerField(default=0)
 
 
+class ProcedureVersion(BaseModel):
+    """A procedure file's text as cases were raised under it: editing the file changes new cases only."""
+
+    procedure_id = CharField(max_length=60, index=True)
+    digest = CharField(max_length=64, unique=True)  # SHA-256 of `text`
+    name = CharField(max_length=300)
+    text = TextField()
+    first_used_at = UTCDateTimeField(default=utcnow)
+
+
 class Escalation(BaseModel):
     STATUSES = ("open", "resolved", "closed", "withdrawn")
 
     reference = CharField(max_length=20, unique=True)
     procedure_id = CharField(max_length=60)
+    procedure_version = ForeignKeyField(ProcedureVersion, null=True, backref="+", on_delete="RESTRICT")
     status = CharField(max_length=20, default="open", index=True)
     # The child
     child_name = CharField(max_length=200)
@@ -330,6 +341,7 @@ MODELS = [
     User,
     Contact,
     Counter,
+    ProcedureVersion,
     Escalation,
     StageRecord,
     StageParty,

@@ -7,9 +7,10 @@ reported naming the file, the stage and the value at fault.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,8 @@ class Procedure:
     secure_domains: tuple[str, ...] = ()
     source: str = ""
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    text: str = field(default="", compare=False, repr=False)  # the file as read: what a case's version stores
+    digest: str = field(default="", compare=False)  # SHA-256 of `text`: the version a case is raised under
 
     def stage(self, index: int) -> Stage:
         return self.stages[index]
@@ -411,12 +414,22 @@ def load_procedure(path: str | Path) -> Procedure:
     """Read and check one procedure file."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProcedureError(f"{path}: no such file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
         raise ProcedureError(f"{path}: not valid TOML: {error}") from None
-    return parse_procedure(data, str(path), default_id=path.stem)
+    return procedure_from_text(text, str(path), default_id=path.stem)
+
+
+def procedure_from_text(text: str, path: str, default_id: str = "") -> Procedure:
+    """A procedure from a file's text: what a case's stored version is read back from."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ProcedureError(f"{path}: not valid TOML: {error}") from None
+    parsed = parse_procedure(data, path, default_id=default_id)
+    return replace(parsed, text=text, digest=hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
 def preset_ids() -> list[str]:

@@ -35,10 +35,10 @@ from portal.models import (
     utcnow,
 )
 from portal.procedure import SPECIFIC_CIRCUMSTANCES, Procedure, Stage
+from portal.registry import version_for
 from portal.routing import Recipient, business_managers, resolve_parties
 from portal.workdays import to_utc
 
-LINK_GRACE = dt.timedelta(hours=72)
 MAX_TEXT = 10_000
 
 
@@ -213,9 +213,7 @@ def _start_stage(
             contact=recipient.contact_id,
         )
         issued = {
-            action: links.issue_link(
-                escalation, stage.index, recipient.email, recipient.name, action, schedule.due + LINK_GRACE
-            ).id
+            action: links.issue_link(escalation, stage.index, recipient.email, recipient.name, action, schedule.due).id
             for action in actions
         }
         outbox += _queue_to(escalation, "stage_started", [recipient], key, stage_index=stage.index, links=issued)
@@ -308,6 +306,7 @@ def raise_escalation(
             escalation = Escalation.create(
                 reference=_next_reference(now),
                 procedure_id=procedure.id,
+                procedure_version=version_for(procedure) if procedure.digest else None,
                 child_name=child_name,
                 child_dob=details.child_dob,
                 child_identifier=details.child_identifier.strip(),

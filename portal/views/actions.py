@@ -9,11 +9,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
 from forms.case_actions import DecideForm, EscalateForm, ResolveForm
-from portal import procedure_of
 from portal.access import stage_party
 from portal.auth import public
 from portal.links import LinkRefused, find_link
 from portal.models import ActionLink
+from portal.registry import registry
 from portal.views.cases import escalation_choices, named_from
 from portal.views.errors import keeps_answers
 from portal.workflow import Actor, WorkflowError, decide, escalate, record_view, resolve
@@ -33,7 +33,7 @@ def _secure_recipient(link: ActionLink) -> bool:
 def _refused(refused: LinkRefused):
     link = refused.link
     case = link.escalation if link else None
-    procedure = procedure_of(current_app, case.procedure_id) if case else None
+    procedure = registry.of_case(case) if case else None
     response = current_app.make_response(
         (
             render_template("actions/refused.html", reason=refused.reason, link=link, case=case, procedure=procedure),
@@ -53,7 +53,7 @@ def link(token: str):
     except LinkRefused as refused:
         return _refused(refused)
     case = link.escalation
-    procedure = procedure_of(current_app, case.procedure_id)
+    procedure = registry.of_case(case)
     form = FORMS[link.action]()
     choices = escalation_choices(case, procedure) if link.action == "escalate" else []
     if link.action == "escalate":
@@ -114,9 +114,7 @@ def done(token: str):
             return _refused(refused)
         case = link.escalation
         response = current_app.make_response(
-            render_template(
-                "actions/done.html", link=link, case=case, procedure=procedure_of(current_app, case.procedure_id)
-            )
+            render_template("actions/done.html", link=link, case=case, procedure=registry.of_case(case))
         )
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
         return response

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from peewee import fn
 
 from forms.case_actions import DecideForm, EscalateForm, RecordForm, ResolveForm, WithdrawForm
-from portal import procedure_of
 from portal.access import allowed_actions, case_for, visible_cases
 from portal.auth import signed_in
-from portal.models import Document, Escalation, StageRecord, utcnow
+from portal.models import Document, Escalation, ProcedureVersion, StageRecord, utcnow
+from portal.registry import ProcedureUnavailable, registry
 from portal.routing import named_recipient, resolve_parties
+from portal.views.display import stage_name
 from portal.views.errors import keeps_answers
 from portal.views.raising import has_unsent_draft
 from portal.workdays import london
@@ -46,10 +47,11 @@ def _deadline_tag(case: Escalation, now) -> dict | None:
 def dashboard():
     now = utcnow()
     cases = list(visible_cases(current_user).order_by(Escalation.status != "open", Escalation.due_at, Escalation.id))
+    procedures = registry.of_cases(cases)
     rows = [
         {
             "case": case,
-            "stage": procedure_of(current_app, case.procedure_id).stage(case.stage_index).name,
+            "stage": stage_name(procedures[case.id], case.stage_index),
             "tag": _deadline_tag(case, now),
         }
         for case in cases
@@ -70,7 +72,10 @@ def _load(reference: str) -> Escalation:
 def case(reference: str):
     case = _load(reference)
     record_view(case, Actor.of(current_user._get_current_object()))
-    procedure = procedure_of(current_app, case.procedure_id)
+    try:
+        procedure, unavailable = registry.of_case(case), ""
+    except ProcedureUnavailable as error:  # the record can still be read; nothing can be done on it
+        procedure, unavailable = None, str(error)
     stages = list(StageRecord.select().where(StageRecord.escalation == case).order_by(StageRecord.stage_index))
     events = list(case.events.order_by(-case.events.model.id))
     return render_template(
@@ -91,9 +96,23 @@ def case(reference: str):
             .where(Document.escalation == case)
             .order_by(Document.id)
         ),
-        actions=allowed_actions(case, current_user, procedure),
+        actions=allowed_actions(case, current_user, procedure) if procedure else set(),
         tag=_deadline_tag(case, utcnow()),
+        unavailable=unavailable,
+        version=_version_note(case),
     )
+
+
+def _version_note(case: Escalation) -> str:
+    """Which version of the procedure applies, and whether newer cases follow another."""
+    version = ProcedureVersion.get_or_none(ProcedureVersion.id == case.procedure_version_id)
+    if version is None:
+        return f"{case.procedure_id}, as loaded by the portal (raised before versions were kept)"
+    note = f"{version.name}, version {version.digest[:12]}, in use from {london(version.first_used_at):%-d %B %Y}"
+    current = registry.current()
+    if current.id == version.procedure_id and current.digest != version.digest:
+        note += ". Cases raised since the procedure file changed follow the new version; this one keeps its own"
+    return note
 
 
 @bp.get("/<reference>/documents/<int:document_id>")
@@ -146,7 +165,7 @@ def act(reference: str, action: str):
     if action not in ACTION_PAGES:
         abort(404)
     case = _load(reference)
-    procedure = procedure_of(current_app, case.procedure_id)
+    procedure = registry.of_case(case)
     form_class, title = ACTION_PAGES[action]
     refused = None if action in allowed_actions(case, current_user, procedure) else why_not(case, action, procedure)
     if refused and request.method == "GET":

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import expect
 
-from portal import current_procedure
 from portal.db import database
 from portal.models import Agency, Escalation, User
+from portal.registry import registry
 from portal.workflow import Actor, EscalationDetails, add_record, escalate, raise_escalation
 from tests.browser.conftest import BUSINESS_MANAGER, OFFICER, PRACTITIONER, PageChecks
 from tests.browser.pages import Answers, Portal
@@ -38,7 +38,7 @@ def cases(live_server) -> Cases:
     """Two cases made through the workflow, as the raise journey would make them."""
     app = live_server.app
     with app.app_context(), database.connection_context():
-        procedure = current_procedure(app)
+        procedure = registry.current()
         raiser = User.get(User.email == PRACTITIONER)
         police = Agency.get(Agency.name == "Metropolitan Police")
 

@@ -12,9 +12,9 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from portal import current_procedure
 from portal.db import database
 from portal.models import Agency, Contact, Outbox, User
+from portal.registry import registry
 from portal.workflow import EscalationDetails, raise_escalation
 from tests.browser.conftest import BUSINESS_MANAGER, OFFICER, PRACTITIONER
 from tests.browser.pages import Portal
@@ -35,7 +35,7 @@ def references(live_server) -> list[str]:
     neither's first stage)."""
     app = live_server.app
     with app.app_context(), database.connection_context():
-        procedure = current_procedure(app)
+        procedure = registry.current()
         made = []
         for raiser_email, child, counterpart_agency, counterpart_email in [
             (PRACTITIONER, "Morgan Directory", "Metropolitan Police", "dc.lee@met.demo.example"),

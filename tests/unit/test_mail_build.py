@@ -18,6 +18,7 @@ from portal import links, mail
 from portal.config import ROOT
 from portal.models import ActionLink, Escalation, Outbox
 from portal.procedure import preset_ids, resolve_procedure
+from portal.registry import version_for
 from portal.routing import Recipient
 from tests import factories
 
@@ -255,7 +256,8 @@ def test_long_subjects_start_on_the_subject_line_and_read_back_exactly(ctx):
     recipient = Recipient("raiser", raiser.name, raiser.email)
     subjects = []
     for pid, index, name in longest_stage_names():
-        Escalation.update(procedure_id=pid).where(Escalation.id == case.id).execute()
+        version = version_for(resolve_procedure(pid))
+        Escalation.update(procedure_id=pid, procedure_version=version).where(Escalation.id == case.id).execute()
         for purpose, label in mail.SUBJECTS.items():
             key = f"subject/{pid}/{index}/{purpose}"
             mail.queue_email(case, purpose, recipient, key, {"stage_index": index})

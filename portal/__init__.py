@@ -14,6 +14,7 @@ from portal import links, mail
 from portal.config import ROOT, load_config
 from portal.db import database, init_database
 from portal.registry import registry
+from portal.strict_templates import init_strict_templates
 from portal.workdays import format_london
 
 csrf = CSRFProtect()
@@ -69,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
         ]
     )
     app.jinja_env.filters["london"] = format_london
+    init_strict_templates(app)
     init_database(app.config["DATABASE_URL"])
     registry.configure(app.config["PROCEDURE"])
     links.init_links(app.config["SECRET_KEY"], app.config["LINK_GRACE_HOURS"])

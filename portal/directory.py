@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 
+from portal.addresses import InvalidAddress, normalise_address
 from portal.db import database
 from portal.models import Agency, Contact
 from portal.procedure import ROLES
@@ -14,7 +14,6 @@ from portal.procedure import ROLES
 COLUMNS = ("agency", "role", "name", "job_title", "email", "secure")
 OPTIONAL = {"job_title", "secure"}
 AGENCY_KINDS = ("social care", "police", "health", "education", "partnership", "voluntary", "other")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TRUE = {"yes", "y", "true", "1"}
 _FALSE = {"no", "n", "false", "0", ""}
 
@@ -54,8 +53,11 @@ def parse_csv(text: str) -> tuple[list[ContactRow], list[str]]:
         if role and role not in ROLES:
             problems.append(f"role {role!r} is not one of {', '.join(ROLES)}")
         email = values.get("email", "").lower()
-        if email and not _EMAIL.match(email):
-            problems.append(f"email {email!r} is not an email address")
+        if email:
+            try:
+                email = normalise_address(email)
+            except InvalidAddress as error:
+                problems.append(f"email {email!r} is not an email address ({error})")
         secure = values.get("secure", "").lower()
         if secure not in _TRUE | _FALSE:
             problems.append(f"secure {values.get('secure')!r} must be yes or no")

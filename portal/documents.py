@@ -23,6 +23,7 @@ from portal.models import Document, Escalation, Event, Outbox, StageParty, Stage
 from portal.procedure import DOCUMENTS, SPECIFIC_CIRCUMSTANCES, Procedure
 from portal.registry import registry
 from portal.routing import business_managers
+from portal.strict_templates import strict_template
 from portal.wake import Waker
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def document_context(document: Document, procedure: Procedure) -> dict[str, Any]
 def render_pdf(document: Document, app: Flask) -> bytes:
     procedure = registry.of_case(document.escalation)
     # The bare environment, as for email: no request, so no request hooks (which would close the task's connection).
-    html = app.jinja_env.get_template(f"pdf/{document.kind}.html").render(document_context(document, procedure))
+    html = strict_template(app, f"pdf/{document.kind}.html").render(document_context(document, procedure))
     return pdf.render(html)
 
 

@@ -36,6 +36,7 @@ from portal.models import ActionLink, Document, Escalation, Outbox, StageRecord,
 from portal.procedure import DOCUMENTS, SPECIFIC_CIRCUMSTANCES, Procedure, Stage
 from portal.registry import ProcedureUnavailable, registry
 from portal.routing import Recipient
+from portal.strict_templates import strict_template
 from portal.wake import Waker
 from portal.workdays import UTC, format_london
 
@@ -292,8 +293,8 @@ def build_message(row: Outbox, app: Flask) -> EmailMessage:
     message["Message-ID"] = message_id_for(row.idempotency_key, config["SECRET_KEY"], config["BASE_URL"])
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no automatic replies
     # Plain text is not autoescaped and cannot reach the headers: it is only ever the body.
-    message.set_content(app.jinja_env.get_template(f"email/{row.purpose}.txt").render(context))
-    message.add_alternative(app.jinja_env.get_template(f"email/{row.purpose}.html").render(context), subtype="html")
+    message.set_content(strict_template(app, f"email/{row.purpose}.txt").render(context))
+    message.add_alternative(strict_template(app, f"email/{row.purpose}.html").render(context), subtype="html")
     if row.purpose == "document" and context["secure"]:  # the PDF names the child: secure addresses only
         document = Document.get_or_none(Document.id == (row.context or {}).get("document_id"))
         if document is None or document.status != "rendered":

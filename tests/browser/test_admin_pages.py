@@ -158,7 +158,8 @@ def test_directory_contacts_and_csv_import(portal, tmp_path):
     expect(summary.get_by_role("link")).to_have_text(
         [
             re.compile(r"^line 3: role 'wizard' is not one of "),
-            "line 4: name is empty; email 'not-an-email' is not an email address; secure 'maybe' must be yes or no",
+            "line 4: name is empty; email 'not-an-email' is not an email address "
+            "(an email address must have an @-sign); secure 'maybe' must be yes or no",
         ]
     )
     expect(page).to_have_title(re.compile(r"^Error: Import contacts from a CSV file"))

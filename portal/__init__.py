@@ -14,6 +14,7 @@ from portal import links, mail
 from portal.config import ROOT, load_config
 from portal.db import database, init_database
 from portal.registry import registry
+from portal.static_versions import init_static_versions
 from portal.strict_templates import init_strict_templates
 from portal.workdays import format_london
 
@@ -55,7 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings["SESSION_ABSOLUTE_HOURS"]),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (server-side) session
-        SEND_FILE_MAX_AGE_DEFAULT=dt.timedelta(days=365),
+        SEND_FILE_MAX_AGE_DEFAULT=None,  # portal.static_versions decides, by whether the URL is versioned
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
     app.jinja_loader = ChoiceLoader(
@@ -71,6 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.jinja_env.filters["london"] = format_london
     init_strict_templates(app)
+    init_static_versions(app)
     init_database(app.config["DATABASE_URL"])
     registry.configure(app.config["PROCEDURE"])
     links.init_links(app.config["SECRET_KEY"], app.config["LINK_GRACE_HOURS"])

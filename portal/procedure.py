@@ -151,6 +151,7 @@ class Stage:
     resolve_documents: tuple[str, ...] = ()
     reminders: tuple[Duration, ...] | None = None
     description: str = ""
+    escalated_by: tuple[str, ...] = ()  # who may escalate it; empty: its parties (and the raiser at stage 1)
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,7 @@ _TOP_KEYS = {
 }  # fmt: skip
 _STAGE_KEYS = {
     "key", "name", "parties", "resolve_within", "escalate_within", "records", "notify", "copies",
-    "resolve_documents", "reminders", "description",
+    "resolve_documents", "reminders", "description", "escalated_by",
 }  # fmt: skip
 
 
@@ -355,6 +356,7 @@ def _stage(reader: _Reader, raw: Any, index: int, seen: set[str]) -> Stage:
         resolve_documents=reader.documents(raw, "resolve_documents", where),
         reminders=reader.durations(raw, "reminders", where),
         description=reader.text(raw, "description", where, required=False),
+        escalated_by=reader.roles(raw, "escalated_by", where),
     )
 
 

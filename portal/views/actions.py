@@ -11,12 +11,13 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from forms.case_actions import DecideForm, EscalateForm, ResolveForm
 from portal.access import stage_party
 from portal.auth import public
+from portal.case_actions import Actor, answer
 from portal.links import LinkRefused, find_link
 from portal.models import ActionLink
 from portal.registry import registry
 from portal.views.cases import escalation_choices, named_from
 from portal.views.errors import keeps_answers
-from portal.workflow import Actor, WorkflowError, decide, escalate, record_view, resolve
+from portal.workflow import WorkflowError, decide, escalate, record_view, resolve
 
 bp = Blueprint("actions", __name__, url_prefix="/a")
 
@@ -68,6 +69,9 @@ def link(token: str):
             may_be_automated=True,  # mail scanners open links too
             user_agent=(request.user_agent.string or "")[:200],
         )
+    refusal = answer(case, procedure, Actor.via_link(link), link.action)
+    if not refusal:  # the procedure does not let this recipient do this now (e.g. a link left from another stage)
+        form.submit.errors = [f"{refusal.reason} Nothing was saved; what you wrote is below."]
     elif form.validate_on_submit():
         actor = Actor.via_link(link)
         try:
@@ -95,7 +99,7 @@ def link(token: str):
                 stage=procedure.stage(case.stage_index),
                 secure=_secure_recipient(link),
             ),
-            400 if form.errors or form.timed_out else 200,
+            409 if not refusal else 400 if form.errors or form.timed_out else 200,
         )
     )
     response.headers["X-Robots-Tag"] = "noindex, nofollow"

@@ -9,8 +9,9 @@ from flask_login import current_user
 from peewee import fn
 
 from forms.case_actions import DecideForm, EscalateForm, RecordForm, ResolveForm, WithdrawForm
-from portal.access import allowed_actions, case_for, visible_cases
+from portal.access import case_for, visible_cases
 from portal.auth import signed_in
+from portal.case_actions import Actor, allowed_actions, answer
 from portal.models import Document, Escalation, ProcedureVersion, StageRecord, utcnow
 from portal.registry import ProcedureUnavailable, registry
 from portal.routing import named_recipient, resolve_parties
@@ -18,7 +19,7 @@ from portal.views.display import stage_name
 from portal.views.errors import keeps_answers
 from portal.views.raising import has_unsent_draft
 from portal.workdays import london
-from portal.workflow import Actor, WorkflowError, add_record, decide, escalate, record_view, resolve, withdraw
+from portal.workflow import WorkflowError, add_record, decide, escalate, record_view, resolve, withdraw
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -96,7 +97,7 @@ def case(reference: str):
             .where(Document.escalation == case)
             .order_by(Document.id)
         ),
-        actions=allowed_actions(case, current_user, procedure) if procedure else set(),
+        actions=allowed_actions(case, procedure, Actor.of(current_user._get_current_object())) if procedure else set(),
         tag=_deadline_tag(case, utcnow()),
         unavailable=unavailable,
         version=_version_note(case),
@@ -137,20 +138,6 @@ def document(reference: str, document_id: int):
     return response
 
 
-def why_not(case: Escalation, action: str, procedure) -> str:
-    """Why this user cannot take this action on a case they can see."""
-    if case.status != "open":
-        return f"{case.reference} is {case.status}: nothing more can be done on it."
-    stage = procedure.stage(case.stage_index).name
-    return {
-        "withdraw": "Only the person who raised the escalation can withdraw it.",
-        "decide": f"The final decision is made at {procedure.stages[-1].name}, by the people named for it.",
-        "escalate": f"{case.reference} is at {stage}: it cannot be escalated further."
-        if case.stage_index >= procedure.last_index
-        else f"Only the person who raised it, the people named for {stage} or the Business Manager can escalate it.",
-    }.get(action, f"Only the person who raised it, the people named for {stage} or the Business Manager can do this.")
-
-
 def escalation_choices(case: Escalation, procedure) -> list[tuple[str, str]]:
     """The directory's people for the next stage, as checkbox choices `party|email`."""
     nxt = procedure.stage(case.stage_index + 1)
@@ -167,7 +154,9 @@ def act(reference: str, action: str):
     case = _load(reference)
     procedure = registry.of_case(case)
     form_class, title = ACTION_PAGES[action]
-    refused = None if action in allowed_actions(case, current_user, procedure) else why_not(case, action, procedure)
+    actor = Actor.of(current_user._get_current_object())
+    reply = answer(case, procedure, actor, action)
+    refused = None if reply else reply.reason
     if refused and request.method == "GET":
         flash(refused)
         return redirect(url_for("cases.case", reference=case.reference))
@@ -181,10 +170,9 @@ def act(reference: str, action: str):
     if refused:  # the case moved on while they were writing: say so, and keep what they wrote
         form.submit.errors = [f"{refused} Nothing was saved; what you wrote is below."]
     elif form.validate_on_submit():
-        actor = Actor.of(current_user._get_current_object())
         try:
             if action == "record":
-                add_record(case, actor, form.text.data)
+                add_record(procedure, case, actor, form.text.data)
                 flash("Your record was added.")
             elif action == "resolve":
                 learning = form.learning_details.data if form.learning.data == "yes" else ""

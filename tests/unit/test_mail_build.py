@@ -165,23 +165,21 @@ def test_html_is_autoescaped_and_text_is_not(ctx):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;quotes&#34;" in html
 
 
-def test_the_last_stage_offers_resolve_and_decide(ctx):
+def test_the_last_stage_offers_only_decide(ctx):
     app, raiser, theirs = ctx
     proc = factories.procedure()
     case = factories.escalation(raiser, theirs, START)
     from portal.workflow import Actor, escalate
 
     escalate(proc, case, Actor.of(raiser), "No agreement.", now=START + dt.timedelta(hours=1))
-    escalate(proc, Escalation.get_by_id(case.id), Actor.of(raiser), "Still none.", now=START + dt.timedelta(hours=2))
+    case = Escalation.get_by_id(case.id)
+    escalate(proc, case, factories.acting(case), "Still none.", now=START + dt.timedelta(hours=2))
     row = Outbox.get((Outbox.purpose == "stage_started") & (Outbox.context.contains('"stage_index": 2')))
 
     text, html = parts(mail.build_message(row, app))
 
     assert "Stage 3: The partnership" in text
-    assert [label for label in ("Resolve", "Escalate", "Decide") if f"{label}: https://" in text] == [
-        "Resolve",
-        "Decide",
-    ]
+    assert [label for label in ("Resolve", "Escalate", "Decide") if f"{label}: https://" in text] == ["Decide"]
     assert "final decision" in html
 
 

@@ -152,15 +152,17 @@ def test_a_whole_case_across_christmas_and_new_year(people, proc):
     assert set(by_email[people["our_lm"]]["links"]) == {"resolve", "escalate"}
     assert {row.context["due"] for row in overdue} == {"2027-01-13T17:00:00+00:00"}
 
-    # Escalated again Thu 14 Jan 10:00. Stage 3 (the Business Manager acts): "24 hours" -> Fri 15 Jan 10:00;
-    # "2 working days" -> Fri 15 (1), Mon 18 (2) -> Mon 18 Jan 17:00; "1 month" -> Sun 14 Feb, not a
+    # A line manager escalates again Thu 14 Jan 10:00. Stage 3 (the Business Manager acts): "24 hours" -> Fri 15
+    # Jan 10:00; "2 working days" -> Fri 15 (1), Mon 18 (2) -> Mon 18 Jan 17:00; "1 month" -> Sun 14 Feb, not a
     # working day -> Mon 15 Feb 17:00.
-    record = act(at(2027, 1, 14, 10), workflow.escalate, proc, Escalation.get_by_id(case.id), Actor.of(raiser), "No.")
+    case = Escalation.get_by_id(case.id)
+    record = act(at(2027, 1, 14, 10), workflow.escalate, proc, case, factories.acting(case), "No.")
     assert record.due_at == at(2027, 2, 15, 17)
     assert sweep_at(at(2027, 1, 15, 10) - SECOND) == []
     assert mail(sweep_at(at(2027, 1, 15, 10))) == [("reminder", people["bm"])]
     # A final decision Fri 15 Jan 12:00 closes the case: nothing else is ever sent for it.
-    act(at(2027, 1, 15, 12), workflow.decide, proc, Escalation.get_by_id(case.id), Actor.of(raiser), "Decided.")
+    case = Escalation.get_by_id(case.id)
+    act(at(2027, 1, 15, 12), workflow.decide, proc, case, factories.acting(case), "Decided.")
     for moment in (at(2027, 1, 18, 17), at(2027, 2, 15, 17), at(2027, 6, 1, 12)):
         assert sweep_at(moment) == [], moment
 

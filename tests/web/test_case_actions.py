@@ -6,7 +6,7 @@ import re
 
 from portal.db import database
 from portal.models import ActionLink, Escalation, Event, StageParty, StageRecord
-from portal.workflow import Actor, resolve
+from portal.workflow import Actor, escalate, resolve
 from tests import factories
 from tests.web.conftest import check_page, sign_in, token
 
@@ -19,6 +19,21 @@ def act(client, case, action, **data):
 def fresh(case) -> Escalation:
     with database.connection_context():
         return Escalation.get_by_id(case.id)
+
+
+def escalate_twice(client, case) -> None:
+    """The raiser escalates stage 1 from the page; a stage-2 line manager escalates stage 2 (from their link)."""
+    contacts = re.findall(
+        r'name="contacts" type="checkbox" value="([^"]+)"',
+        client.get(f"/cases/{case.reference}/escalate").get_data(as_text=True),
+    )
+    assert act(client, case, "escalate", reason="Stage one did not resolve it.", contacts=contacts).status_code == 302
+    assert client.get(f"/cases/{case.reference}/escalate").status_code == 302  # stage 2 is the managers' to escalate
+    page = client.get(f"/cases/{case.reference}").get_data(as_text=True)
+    assert "At Stage 2: Line managers the escalation is made by the raising agency&#39;s line manager" in page
+    with client.application.app_context(), database.connection_context():
+        current = Escalation.get_by_id(case.id)
+        escalate(factories.procedure(), current, factories.acting(current, "escalate"), "Stage two did not either.")
 
 
 def test_action_pages_are_well_formed(client, people, case):
@@ -104,15 +119,10 @@ def test_withdraw_by_the_raiser(client, people, case):
 
 def test_the_final_decision_belongs_to_the_last_stage(client, people, case):
     sign_in(client, people["raiser"])
-    for reason in ("Stage one did not resolve it.", "Stage two did not resolve it either."):
-        contacts = re.findall(
-            r'name="contacts" type="checkbox" value="([^"]+)"',
-            client.get(f"/cases/{case.reference}/escalate").get_data(as_text=True),
-        )
-        assert act(client, case, "escalate", reason=reason, contacts=contacts).status_code == 302
+    escalate_twice(client, case)
     assert fresh(case).stage_index == 2
     assert client.get(f"/cases/{case.reference}/decide").status_code == 302  # not the raiser's to decide
-    assert "The final decision is made at Stage 3: The partnership" in client.get(f"/cases/{case.reference}").get_data(
+    assert "The final decision is made by the people named for Stage 3: The partnership" in client.get(f"/cases/{case.reference}").get_data(
         as_text=True
     )
     assert client.get(f"/cases/{case.reference}/escalate").status_code == 302  # no stage after the last
@@ -184,11 +194,7 @@ def test_a_stale_escalate_form_at_what_is_now_the_last_stage_keeps_the_reason(cl
     sign_in(client, people["raiser"])
     url = f"/cases/{case.reference}/escalate"
     csrf = token(client, url)
-    for reason in ("Stage one did not resolve it.", "Stage two did not resolve it either."):
-        contacts = re.findall(
-            r'name="contacts" type="checkbox" value="([^"]+)"', client.get(url).get_data(as_text=True)
-        )
-        assert act(client, case, "escalate", reason=reason, contacts=contacts).status_code == 302
+    escalate_twice(client, case)
     # A form opened at stage 1 and sent now that the case is at the last stage.
     response = client.post(url, data={"csrf_token": csrf, "reason": "Typed before the others escalated it."})
     page = response.get_data(as_text=True)

@@ -122,9 +122,8 @@ def test_the_final_decision_belongs_to_the_last_stage(client, people, case):
     escalate_twice(client, case)
     assert fresh(case).stage_index == 2
     assert client.get(f"/cases/{case.reference}/decide").status_code == 302  # not the raiser's to decide
-    assert "The final decision is made by the people named for Stage 3: The partnership" in client.get(f"/cases/{case.reference}").get_data(
-        as_text=True
-    )
+    page = client.get(f"/cases/{case.reference}").get_data(as_text=True)
+    assert "The final decision is made by the people named for Stage 3: The partnership" in page
     assert client.get(f"/cases/{case.reference}/escalate").status_code == 302  # no stage after the last
     assert "it cannot be escalated further" in client.get(f"/cases/{case.reference}").get_data(as_text=True)
     client.post("/sign-out", data={"csrf_token": token(client, "/cases/")})

@@ -228,6 +228,7 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         "case_url": base_url + ctx["case_url_path"] if str(ctx.get("case_url_path", "")).startswith("/") else "",
         "links": [],
         "child": None,
+        "unverified": [str(person) for person in ctx.get("unverified") or []],  # typed in, not from the directory
     }
     if case is None:
         return context | {"reference": "", "stage_name": "", "due": "", "last_stage": False}

@@ -191,6 +191,7 @@ class StageParty(BaseModel):
     email = CharField(max_length=254)
     secure = BooleanField(default=False)
     contact = ForeignKeyField(Contact, null=True, backref="+", on_delete="SET NULL")
+    verified = BooleanField(default=True)  # False: typed in by the person escalating, not from the directory
 
     class Meta:
         indexes = ((("stage", "email"), True),)

@@ -203,6 +203,7 @@ def _start_stage(
             email=recipient.email,
             secure=recipient.secure,
             contact=recipient.contact_id,
+            verified=recipient.verified,
         )
         issued = {
             action: links.issue_link(escalation, stage.index, recipient.email, recipient.name, action, schedule.due).id
@@ -449,18 +450,20 @@ def escalate(
     reason = _required_text(reason, "the reason for escalating")
     _require(procedure, escalation, actor, "escalate")
     nxt = procedure.stage(escalation.stage_index + 1)
+    unverified = [f"{p.name} ({p.email})" for p in named or [] if not p.verified]
     with database.atomic():
         _use_link(actor, escalation, now)
         _end_stage(escalation, "escalated", reason, now)
         _save_transition(escalation, stage_index=nxt.index, stage_started_at=now)
-        _event(escalation, "escalated", actor, now, reason, to_stage=nxt.key)
+        _event(escalation, "escalated", actor, now, reason, to_stage=nxt.key, unverified=unverified)
         record, outbox = _start_stage(procedure, escalation, nxt, now, named)
         key = f"{escalation.reference}/stage{nxt.index + 1}"
         acting = {p.email.lower() for p in StageParty.select().where(StageParty.stage == record)}
         people = resolve_parties(procedure, ("raiser",), escalation) + business_managers(procedure, escalation)
         # Someone who acts at the new stage has its "Action needed" email, with their links: not a second one.
         people = [p for p in people if p.email.lower() not in acting]
-        outbox += _queue_to(escalation, "escalated", people, key, stage_index=nxt.index)
+        # The Business Manager learns of anyone typed in, so the directory can be completed.
+        outbox += _queue_to(escalation, "escalated", people, key, stage_index=nxt.index, unverified=unverified)
         Escalation.update(due_at=record.due_at, next_alert_at=next_alert_at(escalation)).where(
             Escalation.id == escalation.id
         ).execute()

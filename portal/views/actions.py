@@ -15,7 +15,7 @@ from portal.case_actions import Actor, answer
 from portal.links import LinkRefused, find_link
 from portal.models import ActionLink
 from portal.registry import registry
-from portal.views.cases import escalation_choices, named_from
+from portal.views.cases import named_from, prepare_escalate_form
 from portal.views.errors import keeps_answers
 from portal.workflow import WorkflowError, decide, escalate, record_view, resolve
 
@@ -56,11 +56,7 @@ def link(token: str):
     case = link.escalation
     procedure = registry.of_case(case)
     form = FORMS[link.action]()
-    choices = escalation_choices(case, procedure) if link.action == "escalate" else []
-    if link.action == "escalate":
-        form.contacts.choices = choices
-        if request.method == "GET":
-            form.contacts.data = [value for value, _ in choices]
+    missing = prepare_escalate_form(form, case, procedure) if link.action == "escalate" else ()
     if request.method == "GET":
         record_view(
             case,
@@ -79,7 +75,7 @@ def link(token: str):
                 learning = form.learning_details.data if form.learning.data == "yes" else ""
                 resolve(procedure, case, actor, form.statement.data, learning=learning)
             elif link.action == "escalate":
-                escalate(procedure, case, actor, form.reason.data, named=named_from(form, case, procedure, choices))
+                escalate(procedure, case, actor, form.reason.data, named=named_from(form, procedure, missing))
             else:
                 decide(procedure, case, actor, form.decision.data)
             session["acted_link"] = link.id  # only this browser sees the confirmation

@@ -10,11 +10,12 @@ from peewee import fn
 
 from forms.case_actions import DecideForm, EscalateForm, RecordForm, ResolveForm, WithdrawForm
 from portal.access import case_for, visible_cases
+from portal.addresses import normalise_address
 from portal.auth import signed_in
-from portal.case_actions import Actor, allowed_actions, answer
+from portal.case_actions import Actor, allowed_actions, answer, describe_parties
 from portal.models import Document, Escalation, ProcedureVersion, StageRecord, utcnow
 from portal.registry import ProcedureUnavailable, registry
-from portal.routing import named_recipient, resolve_parties
+from portal.routing import named_recipient, next_stage_people
 from portal.views.display import stage_name
 from portal.views.errors import keeps_answers
 from portal.views.raising import has_unsent_draft
@@ -138,11 +139,25 @@ def document(reference: str, document_id: int):
     return response
 
 
-def escalation_choices(case: Escalation, procedure) -> list[tuple[str, str]]:
-    """The directory's people for the next stage, as checkbox choices `party|email`."""
-    nxt = procedure.stage(case.stage_index + 1)
-    people = resolve_parties(procedure, nxt.parties, case)
-    return [(f"{p.party}|{p.email}", f"{p.name} ({p.email})") for p in people]
+def prepare_escalate_form(form: EscalateForm, case: Escalation, procedure) -> tuple[str, ...]:
+    """The next stage's people from the directory as checkboxes `party|email`, ticked on first view; a typed
+    name only for a party the directory cannot supply (its fields are removed otherwise). Returns those parties."""
+    people, missing = next_stage_people(procedure, case)
+    form.contacts.choices = [(f"{p.party}|{p.email}", f"{p.name} ({p.email})") for p in people]
+    if request.method == "GET":
+        form.contacts.data = [value for value, _ in form.contacts.choices]
+    if missing:
+        who = describe_parties(missing[:1])
+        form.other_name.label.text = f"Name of {who} (not in the directory)"
+        form.other_name.description = (
+            f"The directory has nobody for {describe_parties(missing)}. Someone you name here is marked as not "
+            "checked on the case, and the Business Manager is told so the directory can be completed"
+        )
+        form.other_email.label.text = "Their email address"
+    else:
+        del form.other_name
+        del form.other_email
+    return missing
 
 
 @bp.route("/<reference>/<action>", methods=["GET", "POST"])
@@ -162,11 +177,7 @@ def act(reference: str, action: str):
         return redirect(url_for("cases.case", reference=case.reference))
     form = form_class()
     at_last = case.stage_index >= procedure.last_index
-    choices = escalation_choices(case, procedure) if action == "escalate" and not at_last else []
-    if action == "escalate":
-        form.contacts.choices = choices
-        if request.method == "GET":
-            form.contacts.data = [value for value, _ in choices]
+    missing = prepare_escalate_form(form, case, procedure) if action == "escalate" and not at_last else ()
     if refused:  # the case moved on while they were writing: say so, and keep what they wrote
         form.submit.errors = [f"{refused} Nothing was saved; what you wrote is below."]
     elif form.validate_on_submit():
@@ -179,7 +190,7 @@ def act(reference: str, action: str):
                 resolve(procedure, case, actor, form.statement.data, learning=learning)
                 flash("The escalation is resolved. Everyone involved has been told.")
             elif action == "escalate":
-                escalate(procedure, case, actor, form.reason.data, named=named_from(form, case, procedure, choices))
+                escalate(procedure, case, actor, form.reason.data, named=named_from(form, procedure, missing))
                 stage = procedure.stage(case.stage_index).name
                 flash(f"Escalated to {stage}. The people at this stage have been emailed.")
             elif action == "withdraw":
@@ -197,19 +208,17 @@ def act(reference: str, action: str):
     ), status
 
 
-def named_from(form: EscalateForm, case: Escalation, procedure, choices) -> list:
-    """The people ticked or typed on an escalate form, as recipients for the next stage."""
-    nxt = procedure.stage(case.stage_index + 1)
-    offered = dict(choices)
+def named_from(form: EscalateForm, procedure, missing: tuple[str, ...]) -> list:
+    """The people ticked on an escalate form (only those offered), and the one typed for a missing party."""
+    offered = dict(form.contacts.choices)
     people = []
     for value in form.contacts.data or []:
         if value in offered:
             party, email = value.split("|", 1)
             name = offered[value].rsplit(" (", 1)[0]
             people.append(named_recipient(procedure, party, name, email))
-    if form.other_email.data:
-        party = nxt.parties[0] if nxt.parties else "named"
-        people.append(
-            named_recipient(procedure, party, form.other_name.data.strip(), form.other_email.data.strip().lower())
-        )
+    typed = getattr(form, "other_email", None)
+    if missing and typed is not None and typed.data:
+        name, email = form.other_name.data.strip(), normalise_address(typed.data)
+        people.append(named_recipient(procedure, missing[0], name, email, verified=False))
     return people

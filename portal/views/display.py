@@ -57,6 +57,13 @@ def event_title(event: Event) -> str:
     return title
 
 
+def party_names(parties) -> str:
+    """Who acts at a stage; someone typed in by the person escalating is marked as not from the directory."""
+    return ", ".join(
+        p.name if p.verified else f"{p.name} ({p.email}, typed in: not from the directory)" for p in parties
+    )
+
+
 def stage_name(procedure: Procedure | None, index: int) -> str:
     """The stage's name, or its number when the case's procedure cannot be loaded."""
     if procedure is None or not 0 <= index < len(procedure.stages):
@@ -72,4 +79,5 @@ def init_display(app: Flask) -> None:
         document_name=document_name,
         actor_label=actor_label,
         stage_name=stage_name,
+        party_names=party_names,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from portal.db import database
-from portal.models import ActionLink, Escalation, Event, StageParty, StageRecord
+from portal.models import ActionLink, Contact, Escalation, Event, Outbox, StageParty, StageRecord
 from portal.workflow import Actor, escalate, resolve
 from tests import factories
 from tests.web.conftest import check_page, sign_in, token
@@ -61,27 +61,56 @@ def test_a_record_too_short_to_be_a_record_is_refused(client, people, case):
         assert not Event.select().where(Event.kind == "record").exists()
 
 
-def test_escalate_to_directory_contacts_and_someone_named(client, people, case):
+def test_escalate_to_directory_contacts_only_when_the_directory_has_everyone(client, people, case):
     sign_in(client, people["raiser"])
     form = client.get(f"/cases/{case.reference}/escalate").get_data(as_text=True)
     ticked = re.findall(r'name="contacts" type="checkbox" value="([^"]+)" checked', form)
     assert len(ticked) == 2  # both agencies' line managers, pre-ticked from the directory
+    assert 'name="other_email"' not in form
     response = act(
         client,
         case,
         "escalate",
         reason="No strategy discussion by the deadline.",
         contacts=ticked[:1],
-        other_name="Sgt Lee",
-        other_email="sgt.lee@police.example",
+        other_name="Someone Outside",
+        other_email="someone@outside.example",  # no field for it: never a party
     )
     assert response.status_code == 302
-    case = fresh(case)
-    assert case.stage_index == 1
     with database.connection_context():
         stage = StageRecord.get(StageRecord.escalation == case.id, StageRecord.stage_index == 1)
         emails = {p.email for p in StageParty.select().where(StageParty.stage == stage)}
-    assert emails == {ticked[0].split("|")[1], "sgt.lee@police.example"}
+    assert emails == {ticked[0].split("|")[1]}
+
+
+def test_a_role_missing_from_the_directory_may_be_typed_in_and_is_marked_and_told(app, client, people, case):
+    with app.app_context(), database.connection_context():
+        Contact.delete().where((Contact.agency == people["theirs"].id) & (Contact.role == "line_manager")).execute()
+    sign_in(client, people["raiser"])
+    form = client.get(f"/cases/{case.reference}/escalate").get_data(as_text=True)
+    assert "Name of the other agency&#39;s line manager (not in the directory)" in form
+    ticked = re.findall(r'name="contacts" type="checkbox" value="([^"]+)" checked', form)
+    response = act(
+        client,
+        case,
+        "escalate",
+        reason="No strategy discussion by the deadline.",
+        contacts=ticked,
+        other_name="Sgt Lee",
+        other_email="Sgt.Lee@Police.example",
+    )
+    assert response.status_code == 302
+    with app.app_context(), database.connection_context():
+        stage = StageRecord.get(StageRecord.escalation == case.id, StageRecord.stage_index == 1)
+        typed = StageParty.get((StageParty.stage == stage) & (StageParty.email == "sgt.lee@police.example"))
+        assert (typed.party, typed.verified) == ("counterpart.line_manager", False)
+        manager = Contact.get(Contact.role == "business_manager").email
+        told = Outbox.get(
+            (Outbox.escalation == case.id) & (Outbox.purpose == "escalated") & (Outbox.recipient_email == manager)
+        )
+        assert told.context["unverified"] == ["Sgt Lee (sgt.lee@police.example)"]
+    page = client.get(f"/cases/{case.reference}").get_data(as_text=True)
+    assert "Sgt Lee (sgt.lee@police.example, typed in: not from the directory)" in page
 
 
 def test_escalate_needs_a_reason_and_someone_to_act(client, people, case):

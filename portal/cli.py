@@ -18,7 +18,7 @@ from peewee import PeeweeException
 from portal.db import database
 from portal.deadlines import timeline
 from portal.demo import seed_demo
-from portal.directory import import_rows, parse_csv
+from portal.directory import directory_gaps, import_rows, parse_csv
 from portal.documents import retry_failed
 from portal.procedure import ProcedureError, preset_ids, resolve_procedure
 from portal.registry import cases_on_other_versions
@@ -90,16 +90,20 @@ def procedure_check(file_or_id: str) -> None:
     for warning in procedure.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"{file_or_id}: ok: {procedure.id}, {len(procedure.stages)} stages, version {procedure.digest[:12]}")
-    _report_older_versions(procedure)
+    _report_against_database(procedure)
 
 
-def _report_older_versions(procedure) -> None:
-    """Open cases that keep an earlier version of this procedure: a changed file does not apply to them."""
+def _report_against_database(procedure) -> None:
+    """Open cases that keep an earlier version of this procedure (a changed file does not apply to them), and
+    roles the directory cannot supply."""
     try:
         with database.connection_context():
             count, cases = cases_on_other_versions(procedure)
+            gaps = directory_gaps(procedure)
     except PeeweeException:  # no database yet (make run checks the file before the first upgrade)
         return
+    for gap in gaps:
+        click.echo(f"warning: directory: {gap}", err=True)
     if not count:
         return
     click.echo(f"{count} open case{'s' if count != 1 else ''} keep an earlier version of {procedure.id}:")

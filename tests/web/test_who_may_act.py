@@ -6,8 +6,9 @@ import re
 
 from portal import links
 from portal.db import database
-from portal.models import Escalation, Event, StageRecord
+from portal.models import Contact, Escalation, Event, StageRecord
 from tests import factories
+from tests.conftest import TEST_PROCEDURE
 from tests.web.conftest import sign_in, token
 
 NOT_NAMED = "Only the people named for Stage 1: Practitioners can mark it as resolved."
@@ -73,3 +74,18 @@ def test_an_administrator_does_not_act_on_cases(app, people, case):
     assert {reply.reason for reply in replies.values()} == {
         "Administrators manage the portal; they do not act on cases."
     }
+
+
+def test_procedure_check_warns_of_roles_the_directory_cannot_supply(app, runner, people):
+    with app.app_context(), database.connection_context():
+        Contact.delete().where(Contact.role == "dcs").execute()
+        Contact.delete().where((Contact.agency == people["theirs"].id) & (Contact.role == "line_manager")).execute()
+    result = runner.invoke(args=["procedure", "check", TEST_PROCEDURE])
+    assert result.exit_code == 0
+    assert "warning: directory: specific_circumstances notify: dcs: the partnership has no dcs" in result.output
+    assert "stage 2 (line-managers): raiser.line_manager: no line_manager in the directory for Police" in result.output
+    assert (
+        "stage 2 (line-managers): counterpart.line_manager: no line_manager in the directory for Police"
+        in result.output
+    )
+    assert "safeguarding_lead" not in result.output

@@ -102,7 +102,13 @@ SUBJECTS = {
 CLOSED_PURPOSES = {"resolved", "decided", "withdrawn", "document"}
 # Mail for the raiser and the Business Manager, who have accounts: it links to the case page.
 CASE_LINK_PURPOSES = CLOSED_PURPOSES | {"escalated", "business_manager_update"}
-LINK_LABELS = {"resolve": "Resolve", "escalate": "Escalate", "decide": "Decide"}
+LINK_LABELS = {
+    "resolve": "Resolve",
+    "escalate": "Escalate",
+    "decide": "Decide",
+    "agree": "I agree it is resolved",
+    "contest": "It is not resolved",
+}
 # Control characters and every line break Python knows (\r \n \v \f \x1c-\x1e \x85 \u2028 \u2029).
 _UNSAFE_IN_HEADER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
@@ -229,6 +235,9 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         "links": [],
         "child": None,
         "unverified": [str(person) for person in ctx.get("unverified") or []],  # typed in, not from the directory
+        "outstanding": "",  # how outstanding issues will be pursued: with the outcome, for secure addresses only
+        "reopened": bool(ctx.get("reopened")),  # a resolution the other side contested
+        "contest_until": format_london(_as_utc(ctx.get("contest_until"))) if ctx.get("contest_until") else "",
     }
     if case is None:
         return context | {"reference": "", "stage_name": "", "due": "", "last_stage": False}
@@ -268,6 +277,7 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
             "summary": case.summary,
             "outcome_sought": case.outcome_sought,
             "outcome": case.outcome,
+            "outstanding": str(ctx.get("outstanding") or ""),
         }
     return context
 

@@ -160,6 +160,7 @@ class Escalation(BaseModel):
     due_at = UTCDateTimeField(null=True, index=True)
     next_alert_at = UTCDateTimeField(null=True, index=True)
     outcome = TextField(default="")
+    contest_until = UTCDateTimeField(null=True)  # resolved: until then the other side may say it is not resolved
     version = IntegerField(default=0)  # bumped by every transition
     submission_key = CharField(max_length=64, null=True, unique=True)  # one case per submitted form
     created_at = UTCDateTimeField(default=utcnow)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 from portal import links
+from portal.case_actions import Actor
 from portal.db import database
-from portal.models import Contact, Escalation, Event, StageRecord
+from portal.models import ActionLink, Contact, Escalation, Event, StageRecord
+from portal.workflow import resolve
 from tests import factories
 from tests.conftest import TEST_PROCEDURE
 from tests.web.conftest import sign_in, token
@@ -66,7 +68,7 @@ def test_a_link_for_an_action_the_stage_does_not_allow_is_refused_with_the_reaso
 
 
 def test_an_administrator_does_not_act_on_cases(app, people, case):
-    from portal.case_actions import Actor, answers
+    from portal.case_actions import answers
 
     with app.app_context(), database.connection_context():
         replies = answers(fresh(case), factories.procedure(), Actor.of(people["admin"]))
@@ -89,3 +91,18 @@ def test_procedure_check_warns_of_roles_the_directory_cannot_supply(app, runner,
         in result.output
     )
     assert "safeguarding_lead" not in result.output
+
+
+def test_the_other_side_says_through_its_link_that_it_is_not_resolved(app, client, people, case, clock):
+    with app.app_context(), database.connection_context():
+        resolve(factories.procedure(), fresh(case), Actor(email="pat.counter@police.example"), "Visit on Friday.")
+        contest_link = ActionLink.get((ActionLink.escalation == case.id) & (ActionLink.action == "contest"))
+        assert contest_link.recipient_email == people["raiser"].email
+        path = f"/a/{links.token_of(contest_link)}"
+    page = client.get(path).get_data(as_text=True)
+    assert "Say it is not resolved" in page and "Visit on Friday." not in page  # the raiser's address is not secure
+    posted = client.post(path, data={"csrf_token": token(client, path), "reason": "Nobody has booked the visit."})
+    assert posted.status_code == 302
+    assert "Escalation reopened" in client.get(posted.headers["Location"]).get_data(as_text=True)
+    reopened = fresh(case)
+    assert (reopened.status, reopened.stage_index) == ("open", 1)

@@ -1,7 +1,7 @@
 """Email: outbox rows written inside transitions, the hook that wakes the sender after commit,
 building each message from its row, and delivering it (SMTP, or .eml files for the demo).
 
-Delivery is at least once (SECURITY.md E): a sender claims a row under a lease, sends, then marks
+Delivery is at least once (docs/security.md, 'Mail delivery'): a sender claims a row under a lease, sends, then marks
 it sent in its own transaction. A crash or timeout between the relay's acceptance and that mark
 sends the message again, with the same Message-ID, so receivers can tell it is a repeat.
 """
@@ -171,7 +171,7 @@ MESSAGE_POLICY = default_policy.clone(header_factory=_HEADERS)
 
 
 def message_id_for(idempotency_key: str, secret: str, base_url: str) -> str:
-    """The same for every retry of a row, and unguessable without the secret (SECURITY.md E)."""
+    """The same for every retry of a row, and unguessable without the secret (docs/security.md, 'Mail delivery')."""
     digest = hmac.new(secret.encode(), idempotency_key.encode(), hashlib.sha256).hexdigest()[:32]
     host = urlsplit(base_url).hostname or "portal.invalid"
     return f"<{digest}@{host}>"

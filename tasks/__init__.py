@@ -1,6 +1,6 @@
 """The huey instance, built from settings, and every task module.
 
-huey only wakes things up; the database is the source of truth (SECURITY.md C).
+huey only wakes things up; the database is the source of truth (docs/security.md, 'Task queue delivery').
 """
 
 from __future__ import annotations

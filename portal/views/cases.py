@@ -131,7 +131,7 @@ def document(reference: str, document_id: int):
     response = send_file(
         BytesIO(record.content),
         mimetype="application/pdf",
-        as_attachment=True,  # SECURITY.md A6.3: saved, never rendered in the portal's origin
+        as_attachment=True,  # saved, never rendered in the portal's origin (docs/security.md, 'The PDF sandbox')
         download_name=record.filename,
         etag=record.sha256,
     )

@@ -1,4 +1,5 @@
-"""The reminder sweep under faults: concurrent sweeps, and a real consumer killed mid-sweep (SECURITY.md C, F3; D3).
+"""The reminder sweep under faults: concurrent sweeps, and a real consumer killed mid-sweep
+(docs/security.md, 'Reminders sent once').
 
 Every due reminder must reach the outbox exactly once: none missed, none twice.
 """
@@ -164,7 +165,7 @@ class Consumer:
             )
 
     def kill(self) -> None:
-        """kill -9: no signal handler runs, the task in flight is lost (SECURITY.md C1)."""
+        """kill -9: no signal handler runs, the task in flight is lost (docs/security.md, 'Task queue delivery')."""
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=30)
 

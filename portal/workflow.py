@@ -57,6 +57,8 @@ class EscalationDetails:
     child_identifier: str = ""
     child_on_plan: bool = False
     child_looked_after: bool = False
+    child_chair_name: str = ""
+    child_chair_email: str = ""
     raiser_role: str = ""
     raiser_agency_id: int | None = None
     raiser_contact_details: str = ""
@@ -305,6 +307,12 @@ def raise_escalation(
                 child_identifier=details.child_identifier.strip(),
                 child_on_plan=details.child_on_plan,
                 child_looked_after=details.child_looked_after,
+                child_chair_name=details.child_chair_name.strip()
+                if details.child_on_plan or details.child_looked_after
+                else "",
+                child_chair_email=details.child_chair_email.strip().lower()
+                if details.child_on_plan or details.child_looked_after
+                else "",
                 raiser=raiser,
                 raiser_role=details.raiser_role.strip(),
                 raiser_agency=details.raiser_agency_id or raiser.agency_id,

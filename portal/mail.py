@@ -525,3 +525,14 @@ def message_for_reading(row: Outbox, app: Flask) -> EmailMessage:
             _LINK_PATH.sub("/a/[link for the recipient only]", part.get_content()), subtype=part.get_content_subtype()
         )
     return message
+
+
+def told(escalation: Escalation, purpose: str) -> list[str]:
+    """Who was sent this kind of email about the case, as "Name (email)": what a page may say was told."""
+    rows = (
+        Outbox.select(Outbox.recipient_name, Outbox.recipient_email)
+        .where((Outbox.escalation == escalation) & (Outbox.purpose == purpose))
+        .order_by(Outbox.id)
+        .tuples()
+    )
+    return list(dict.fromkeys(f"{name} ({email})" if name else email for name, email in rows))

@@ -1,6 +1,9 @@
-"""The huey instance, built from settings, and every task module.
+"""The two huey queues, built from settings, and every task module.
 
-huey only wakes things up; the database is the source of truth (SECURITY.md C).
+`huey` carries the work: sending mail and rendering PDFs, one task per row. `schedule` carries the minute sweeps
+(reminders, outbox replay, pending documents) and is served by a consumer of its own, so a sweep never waits behind
+a send to a relay that hangs or a slow render. Both live in the same storage (`HUEY_URL`), under `HUEY_NAME` and
+`HUEY_NAME`-schedule. huey only wakes things up; the database is the source of truth (SECURITY.md C).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from contextlib import contextmanager
 from flask import Flask, current_app, has_app_context
 from huey import RedisHuey, SqliteHuey
 
-from portal.config import INSTANCE
+from portal.config import queue_settings
 from portal.db import database
 
 
@@ -31,9 +34,9 @@ def make_huey(url: str, name: str = "escalation-portal") -> SqliteHuey | RedisHu
     raise ValueError(f"unsupported HUEY_URL scheme: {url.split(':', 1)[0]!r}")
 
 
-huey = make_huey(
-    os.environ.get("HUEY_URL", f"sqlite:///{INSTANCE / 'huey.db'}"), os.environ.get("HUEY_NAME", "escalation-portal")
-)
+_settings = queue_settings()
+huey = make_huey(_settings["HUEY_URL"], _settings["HUEY_NAME"])
+schedule = make_huey(_settings["HUEY_URL"], _settings["HUEY_NAME"] + "-schedule")
 
 _app: Flask | None = None
 _app_lock = threading.Lock()  # thread workers: build the app once, not once per thread

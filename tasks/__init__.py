@@ -20,7 +20,7 @@ from portal.config import queue_settings
 from portal.db import database
 
 
-def make_huey(url: str, name: str = "escalation-portal") -> SqliteHuey | RedisHuey:
+def make_huey(url: str, name: str) -> SqliteHuey | RedisHuey:
     """SqliteHuey in its own file by default (never the case database), RedisHuey from redis:// URLs.
 
     `name` (HUEY_NAME) separates queues sharing one Redis database, e.g. concurrent test runs.
@@ -34,9 +34,13 @@ def make_huey(url: str, name: str = "escalation-portal") -> SqliteHuey | RedisHu
     raise ValueError(f"unsupported HUEY_URL scheme: {url.split(':', 1)[0]!r}")
 
 
+def make_queues(url: str, name: str) -> tuple[SqliteHuey | RedisHuey, SqliteHuey | RedisHuey]:
+    """The work queue and the schedule queue, in one storage."""
+    return make_huey(url, name), make_huey(url, f"{name}-schedule")
+
+
 _settings = queue_settings()
-huey = make_huey(_settings["HUEY_URL"], _settings["HUEY_NAME"])
-schedule = make_huey(_settings["HUEY_URL"], _settings["HUEY_NAME"] + "-schedule")
+huey, schedule = make_queues(_settings["HUEY_URL"], _settings["HUEY_NAME"])
 
 _app: Flask | None = None
 _app_lock = threading.Lock()  # thread workers: build the app once, not once per thread

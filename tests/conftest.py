@@ -126,9 +126,11 @@ class SMTPServer:
     """
 
     def __init__(self) -> None:
+        import logging
         import socket
         import threading
 
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd narrates every connection at INFO
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]

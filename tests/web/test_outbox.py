@@ -17,6 +17,7 @@ import pytest
 from portal import links, mail, reminders, wake_senders
 from portal.db import database
 from portal.models import ActionLink, Outbox
+from portal.routing import Recipient
 from tasks.mail import replay_outbox, send_outbox
 from tasks.reminders import sweep_reminders
 from tests import factories
@@ -119,7 +120,8 @@ def test_a_queue_that_cannot_take_the_wake_up_loses_nothing(smtp_server, smtp_ap
     with caplog.at_level(logging.WARNING, logger="portal"):
         case = factories.escalation(raiser, theirs, START)  # the raise itself succeeds
 
-    assert "the minute sweep will" in caplog.text
+    warnings = [r for r in caplog.records if "the minute sweep will" in r.getMessage()]
+    assert warnings and all(r.exc_info is None and "ConnectionError: Redis is down" in r.getMessage() for r in warnings)
     assert {r.status for r in rows(case)} == {"pending"} and not smtp_server.messages
     monkeypatch.undo()
     replay_outbox.call_local()
@@ -267,6 +269,20 @@ def test_451_three_times_then_250_is_four_attempts_and_one_delivery(smtp_server,
     assert (row.status, row.attempts) == ("sent", 4)
     assert smtp_server.data_commands == 4
     assert smtp_server.by_message_id() == {row.message_id: 1}
+
+
+def test_a_message_that_cannot_be_built_logs_its_traceback_once_then_a_line_an_attempt(case, clock, caplog):
+    row_id = mail.queue_email(case, "no_such_purpose", Recipient("raiser", "Rae", "rae@agency.example"), "test/bug")
+    with caplog.at_level(logging.INFO, logger="portal.mail"):
+        for _ in range(3):
+            send_outbox.call_local(row_id)
+            clock.move_to(Outbox.get_by_id(row_id).next_attempt_at)
+
+    logged = [r for r in caplog.records if r.getMessage().startswith(f"outbox {row_id} ")]
+    assert [r.levelname for r in logged] == ["ERROR"] * 3
+    assert [bool(r.exc_info) for r in logged] == [True, False, False]
+    row = Outbox.get_by_id(row_id)
+    assert (row.status, row.attempts, row.last_error) == ("pending", 3, "internal error: TemplateNotFound")
 
 
 def test_550_fails_at_once_with_the_reason_and_is_never_retried(smtp_server, case, clock):

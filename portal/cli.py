@@ -198,12 +198,11 @@ def directory_import(file) -> None:
 
 @dataclass
 class Child:
-    """A process `flask serve` runs, the signal that stops it gracefully, and whether it is restarted if it dies."""
+    """A process `flask serve` runs, and the signal that stops it gracefully."""
 
     name: str
     command: list[str]
     stop_signal: int
-    restart: bool
     process: subprocess.Popen | None = None
     started_at: float = 0.0
     quick_deaths: int = 0  # deaths in a row, each within STABLE_AFTER of its start
@@ -225,23 +224,18 @@ class Child:
         return delay
 
 
-def serve_children(host: str, port: int, workers: int) -> list[Child]:
-    """The web server and the two task consumers (docs/operations.md).
+def serve_children(host: str, port: int, workers: int) -> tuple[Child, list[Child]]:
+    """The web server, and the two task consumers (docs/operations.md).
 
     Each with the signal that stops it gracefully: huey finishes its running task on SIGINT (SIGTERM abandons it);
     gunicorn finishes its requests on SIGTERM (SIGINT is its quick shutdown).
     """
     python, bindir = sys.executable, Path(sys.executable).parent
     consumer = [python, "-m", "tasks.consumer"]
-    return [
-        Child(
-            "web server",
-            [str(bindir / "gunicorn"), "--workers", str(workers), "--bind", f"{host}:{port}", "wsgi:app"],
-            signal.SIGTERM,
-            restart=False,
-        ),
-        Child("task consumer", [*consumer, "tasks.huey", "-w", "2", "-k", "thread", "-n"], signal.SIGINT, restart=True),
-        Child("sweep consumer", [*consumer, "tasks.schedule", "-w", "2", "-k", "thread"], signal.SIGINT, restart=True),
+    web = [str(bindir / "gunicorn"), "--workers", str(workers), "--bind", f"{host}:{port}", "wsgi:app"]
+    return Child("web server", web, signal.SIGTERM), [
+        Child("task consumer", [*consumer, "tasks.huey", "-w", "2", "-k", "thread", "-n"], signal.SIGINT),
+        Child("sweep consumer", [*consumer, "tasks.schedule", "-w", "2", "-k", "thread"], signal.SIGINT),
     ]
 
 
@@ -262,14 +256,14 @@ def serve(host: str, port: int, workers: int) -> None:
 
     # Ctrl-C at a terminal, or SIGTERM from systemd or `docker stop`: either only asks the loop below to stop.
     previous = {sig: signal.signal(sig, request_stop) for sig in STOP_SIGNALS}
-    children = serve_children(host, port, workers)
-    web = children[0]
+    web, consumers = serve_children(host, port, workers)
+    children = [web, *consumers]
     try:
         for child in children:
             child.start()
         click.echo(f"Portal on http://{host}:{port}/ with its task consumers. Ctrl-C stops them all.")
         while not stop_requested and web.running():
-            _supervise(children[1:], time.monotonic())
+            _supervise(consumers, time.monotonic())
             time.sleep(0.2)
     finally:
         for child in children:

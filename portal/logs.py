@@ -17,7 +17,6 @@ import time
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 ONE_LINE_LOGGERS = ("huey",)  # their exceptions are summarised, not traced
-QUIET_LOGGERS = {"fontTools": logging.WARNING}  # WeasyPrint's font subsetting narrates every PDF at INFO
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
@@ -65,5 +64,3 @@ def configure_logging(level: int = logging.INFO) -> None:
     handler.setFormatter(LineFormatter())
     root.addHandler(handler)
     root.setLevel(level)
-    for name, quiet in QUIET_LOGGERS.items():
-        logging.getLogger(name).setLevel(quiet)

@@ -102,4 +102,3 @@ def test_db_upgrade_is_idempotent(runner):
     assert result.exit_code == 0 and "up to date" in result.output
     status = runner.invoke(args=["db", "status"])
     assert status.exit_code == 0 and "[x] 0001_initial" in status.output
-

@@ -236,20 +236,20 @@ def test_a_relay_hanging_for_ten_minutes_delays_no_sweep_and_its_mail_leaves_a_m
         replay_outbox.call_local()
         assert reminders.last_sweep().beat_at == mail.utcnow()  # the sweep ran, on time, every minute
 
-    reminder_mail = rows()[len(rows(case)) - 2 :]
-    assert {r.purpose for r in reminder_mail} == {"reminder"}
+    reminder_mail = [r for r in rows() if r.purpose == "reminder"]
+    assert len(reminder_mail) == 2  # the sweep fired the reminder on time, at minute 5, during the hang
+    assert {r.created_at for r in reminder_mail} == {hang_from + dt.timedelta(minutes=5)}
     assert {r.status for r in reminder_mail} == {"pending"}
     assert all(r.last_error.endswith("timed out") for r in reminder_mail)
-    smtp_server.start()  # the relay answers again, 10 minutes and a second after it hung
-    clock.move_to(hang_from + dt.timedelta(minutes=10, seconds=1))
 
+    clock.move_to(hang_from + dt.timedelta(minutes=10, seconds=1))
+    smtp_server.start()  # the relay answers again
     clock.move_to(hang_from + dt.timedelta(minutes=11))  # the next minute
     sweep_reminders.call_local()
     replay_outbox.call_local()
 
     reminder_mail = [Outbox.get_by_id(r.id) for r in reminder_mail]
     assert {(r.status, r.sent_at) for r in reminder_mail} == {("sent", hang_from + dt.timedelta(minutes=11))}
-    assert {m["Message-ID"] for m in smtp_server.messages} >= {r.message_id for r in reminder_mail}
     assert set(smtp_server.by_message_id().values()) == {1}
 
 

@@ -43,6 +43,7 @@ from portal.models import (  # noqa: E402
     User,
 )
 from portal.procedure import resolve_procedure  # noqa: E402
+from portal.registry import version_for  # noqa: E402
 
 UTC = dt.UTC
 CHUNK = 1000
@@ -60,6 +61,7 @@ def seed(cases: int, due_fraction: float, now: dt.datetime) -> int:
     partnership = Agency.create(name="Bench partnership", kind="partnership")
     Contact.create(agency=partnership, role="business_manager", name="BM", email="bm@partnership.example")
     raiser = User.create(email="raiser@bench.example", name="Rae Raiser", agency=ours)
+    version = version_for(resolve_procedure(PROCEDURE))
 
     def alerts(n: int) -> tuple[dt.datetime, dt.datetime]:
         started = now - dt.timedelta(hours=25) if n % every == 0 else now + dt.timedelta(minutes=1 + n % 7200)
@@ -76,6 +78,7 @@ def seed(cases: int, due_fraction: float, now: dt.datetime) -> int:
                     dict(
                         reference=f"ESC-2026-{n:06d}",
                         procedure_id=PROCEDURE,
+                        procedure_version=version.id,
                         child_name="Child",
                         raiser=raiser.id,
                         raiser_agency=ours.id,
@@ -181,7 +184,6 @@ def run(label: str, url: str, cases: int, due_fraction: float) -> dict:
     init_database(url)
     upgrade_database()
     now = dt.datetime.now(UTC).replace(microsecond=0)
-    procedures = {PROCEDURE: resolve_procedure(PROCEDURE)}
     with database.connection_context():
         began = time.perf_counter()
         due = seed(cases, due_fraction, now)
@@ -190,10 +192,10 @@ def run(label: str, url: str, cases: int, due_fraction: float) -> dict:
         last = list(reminders.due_cases_query(now, batch=reminders.BATCH))[-1]
         plan_next = explain(now, (last[1], last[0]))
         began = time.perf_counter()
-        fired = reminders.sweep(now, procedures)
+        fired = reminders.sweep(now)
         first = time.perf_counter() - began
         began = time.perf_counter()
-        again = reminders.sweep(now, procedures)
+        again = reminders.sweep(now)
         second = time.perf_counter() - began
         rows = Outbox.select().where(Outbox.purpose == "reminder").count()
     database.close()

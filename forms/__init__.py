@@ -8,7 +8,9 @@ from flask import g
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovTextInput
 from wtforms import DateField, EmailField
-from wtforms.validators import Email, InputRequired, Length, Optional, StopValidation
+from wtforms.validators import InputRequired, Length, Optional, StopValidation, ValidationError
+
+from portal.addresses import InvalidAddress, normalise_address
 
 TIMED_OUT = "Your session timed out. Check your answers and submit again"
 
@@ -76,6 +78,15 @@ class ThreePartDateField(DateField):
             raise ValueError(f"{self.called} must be a real date") from None
 
 
+def address_format(_form, field) -> None:
+    """The portal's one address rule (portal.addresses), in GOV.UK wording."""
+    if field.data:
+        try:
+            normalise_address(field.data)
+        except InvalidAddress:
+            raise ValidationError("Enter an email address in the correct format, like name@example.org") from None
+
+
 def email_field(label: str, missing: str | None = None, hint: str = "") -> EmailField:
     """An email address in GOV.UK wording; `missing` is the message when it is required and empty."""
     return EmailField(
@@ -84,7 +95,7 @@ def email_field(label: str, missing: str | None = None, hint: str = "") -> Email
         description=hint,
         validators=[
             InputRequired(missing) if missing else Optional(),
-            Email("Enter an email address in the correct format, like name@example.org", check_deliverability=False),
+            address_format,
             Length(max=254, message="Email address must be 254 characters or fewer"),
         ],
         render_kw={"spellcheck": "false", "autocomplete": "off"},

@@ -75,7 +75,7 @@ class EscalateForm(PortalForm):
     contacts = SelectMultipleField(
         "Who should act at the next stage?",
         widget=GovCheckboxesInput(),
-        description="From the directory. Add someone else below if the right person is not listed",
+        description="From the directory",
         choices=[],
     )
     other_name = StringField(
@@ -87,8 +87,14 @@ class EscalateForm(PortalForm):
     submit = SubmitField("Escalate", widget=GovSubmitInput())
 
     def validate_contacts(self, field: SelectMultipleField) -> None:
-        if not field.data and not self.other_email.data:
-            raise ValidationError("Select who should act at the next stage, or enter someone else's name and email")
+        typed = getattr(self, "other_email", None)  # removed when the directory has everyone the stage needs
+        if field.data or (typed is not None and typed.data):
+            return
+        if typed is not None:
+            raise ValidationError("Select who should act at the next stage, or enter their name and email")
+        if not field.choices:
+            raise ValidationError("Nobody is in the directory for the next stage: ask the administrator to add them")
+        raise ValidationError("Select who should act at the next stage")
 
     def validate_other_name(self, field: StringField) -> None:
         if self.other_email.data and not (field.data or "").strip():

@@ -14,7 +14,9 @@ from portal import links, mail
 from portal.config import ROOT, load_config
 from portal.db import database, init_database
 from portal.logs import configure_logging
-from portal.procedure import Procedure, load_all_procedures
+from portal.registry import registry
+from portal.static_versions import init_static_versions
+from portal.strict_templates import init_strict_templates
 from portal.workdays import format_london
 
 csrf = CSRFProtect()
@@ -58,7 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings["SESSION_ABSOLUTE_HOURS"]),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (server-side) session
-        SEND_FILE_MAX_AGE_DEFAULT=dt.timedelta(days=365),
+        SEND_FILE_MAX_AGE_DEFAULT=None,  # portal.static_versions decides, by whether the URL is versioned
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
     app.jinja_loader = ChoiceLoader(
@@ -73,8 +75,11 @@ def create_app(config: dict | None = None) -> Flask:
         ]
     )
     app.jinja_env.filters["london"] = format_london
+    init_strict_templates(app)
+    init_static_versions(app)
     init_database(app.config["DATABASE_URL"])
-    links.init_secret(app.config["SECRET_KEY"])
+    registry.configure(app.config["PROCEDURE"])
+    links.init_links(app.config["SECRET_KEY"], app.config["LINK_GRACE_HOURS"])
     mail.set_waker(wake_senders)
     from portal.documents import wake_renderer
 
@@ -101,7 +106,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.context_processor
     def _partnership() -> dict:
-        return {"partnership_name": current_procedure(app).partnership}
+        return {"partnership_name": registry.current().partnership}
 
     from portal.views import actions, admin, auth, cases, public, raising
 
@@ -112,20 +117,3 @@ def create_app(config: dict | None = None) -> Flask:
 
     register(app)
     return app
-
-
-def _procedures(app: Flask) -> tuple[dict[str, Procedure], Procedure]:
-    """Loaded on first use, so `flask procedure check` works even when the configured file is broken."""
-    if "procedures" not in app.extensions:
-        app.extensions["procedures"] = load_all_procedures(app.config["PROCEDURE"])
-    return app.extensions["procedures"]
-
-
-def current_procedure(app: Flask) -> Procedure:
-    """The partnership's procedure new cases follow."""
-    return _procedures(app)[1]
-
-
-def procedure_of(app: Flask, procedure_id: str) -> Procedure:
-    """The procedure a case was raised under (it keeps it even if the partnership changes preset)."""
-    return _procedures(app)[0][procedure_id]

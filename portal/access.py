@@ -6,7 +6,6 @@ from __future__ import annotations
 from peewee import fn
 
 from portal.models import Escalation, StageParty, StageRecord, User
-from portal.procedure import Procedure
 
 
 def _party_case_ids(user: User):
@@ -46,27 +45,3 @@ def stage_party(case_id: int, stage_index: int, email: str) -> StageParty | None
         )
         .first()
     )
-
-
-def _acts_now(case: Escalation, user: User) -> bool:
-    return stage_party(case.id, case.stage_index, user.email) is not None
-
-
-def allowed_actions(case: Escalation, user: User, procedure: Procedure) -> set[str]:
-    """What this user may do on this case now."""
-    if case.status != "open":
-        return set()
-    manager = user.role == "business_manager"
-    raiser = case.raiser_id == user.id
-    party_now = manager or _acts_now(case, user)
-    last = case.stage_index == procedure.last_index
-    actions = {"record"}
-    if raiser or party_now:
-        actions.add("resolve")
-        if not last:
-            actions.add("escalate")
-    if last and party_now:
-        actions.add("decide")  # the partnership's decision, not the raiser's
-    if raiser:
-        actions.add("withdraw")
-    return actions

@@ -15,14 +15,16 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from peewee import PeeweeException
 
 from portal.config import ROOT
 from portal.db import database
 from portal.deadlines import timeline
 from portal.demo import seed_demo
-from portal.directory import import_rows, parse_csv
+from portal.directory import directory_gaps, import_rows, parse_csv
 from portal.documents import retry_failed
 from portal.procedure import ProcedureError, preset_ids, resolve_procedure
+from portal.registry import cases_on_other_versions
 from portal.users import ROLES, UserError, create_user
 from portal.workdays import LONDON, london
 
@@ -93,7 +95,29 @@ def procedure_check(file_or_id: str) -> None:
     procedure = _load_or_exit(file_or_id)
     for warning in procedure.warnings:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(f"{file_or_id}: ok: {procedure.id}, {len(procedure.stages)} stages")
+    click.echo(f"{file_or_id}: ok: {procedure.id}, {len(procedure.stages)} stages, version {procedure.digest[:12]}")
+    _report_against_database(procedure)
+
+
+def _report_against_database(procedure) -> None:
+    """Open cases that keep an earlier version of this procedure (a changed file does not apply to them), and
+    roles the directory cannot supply."""
+    try:
+        with database.connection_context():
+            count, cases = cases_on_other_versions(procedure)
+            gaps = directory_gaps(procedure)
+    except PeeweeException:  # no database yet (make run checks the file before the first upgrade)
+        return
+    for gap in gaps:
+        click.echo(f"warning: directory: {gap}", err=True)
+    if not count:
+        return
+    click.echo(f"{count} open case{'s' if count != 1 else ''} keep an earlier version of {procedure.id}:")
+    for case in cases:
+        version = case.procedure_version.digest[:12] if case.procedure_version_id else "from before versions"
+        click.echo(f"  {case.reference}  version {version}  raised {_human(case.created_at)}")
+    if count > len(cases):
+        click.echo(f"  and {count - len(cases)} more")
 
 
 def parse_start(value: str) -> dt.datetime:

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 
+from portal.addresses import InvalidAddress, normalise_address
 from portal.db import database
 from portal.models import Agency, Contact
-from portal.procedure import ROLES
+from portal.procedure import ROLES, Procedure
 
 COLUMNS = ("agency", "role", "name", "job_title", "email", "secure")
 OPTIONAL = {"job_title", "secure"}
 AGENCY_KINDS = ("social care", "police", "health", "education", "partnership", "voluntary", "other")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TRUE = {"yes", "y", "true", "1"}
 _FALSE = {"no", "n", "false", "0", ""}
 
@@ -54,8 +53,11 @@ def parse_csv(text: str) -> tuple[list[ContactRow], list[str]]:
         if role and role not in ROLES:
             problems.append(f"role {role!r} is not one of {', '.join(ROLES)}")
         email = values.get("email", "").lower()
-        if email and not _EMAIL.match(email):
-            problems.append(f"email {email!r} is not an email address")
+        if email:
+            try:
+                email = normalise_address(email)
+            except InvalidAddress as error:
+                problems.append(f"email {email!r} is not an email address ({error})")
         secure = values.get("secure", "").lower()
         if secure not in _TRUE | _FALSE:
             problems.append(f"secure {values.get('secure')!r} must be yes or no")
@@ -129,3 +131,40 @@ def import_rows(rows: list[ContactRow]) -> ImportResult:
                 ).execute()
                 updated += 1
     return ImportResult(created, updated, tuple(new_agencies))
+
+
+def directory_gaps(procedure: Procedure) -> list[str]:
+    """Roles the procedure names that the directory cannot supply: nobody would be emailed for them."""
+    agencies = list(Agency.select().where(Agency.active))
+    held: dict[int, set[str]] = {agency.id: set() for agency in agencies}
+    for agency_id, role in Contact.select(Contact.agency, Contact.role).where(Contact.active).tuples():
+        held.setdefault(agency_id, set()).add(role)
+    partnership = [a for a in agencies if a.kind == "partnership"]
+    others = [a for a in agencies if a.kind != "partnership"]
+    gaps = []
+    for where, party in _named_parties(procedure):
+        side, dot, role = party.partition(".")
+        if party in ("raiser", "counterpart") or role not in ROLES and side not in ROLES:
+            continue
+        if side in ("raiser", "counterpart"):
+            lacking = [a.name for a in others if role not in held[a.id]]
+            if lacking:
+                gaps.append(f"{where}: {party}: no {role} in the directory for {', '.join(lacking)}")
+        elif not any((role or side) in held[a.id] for a in partnership):
+            gaps.append(f"{where}: {party}: the partnership has no {role or side} in the directory: nobody is told")
+    return gaps
+
+
+def _named_parties(procedure: Procedure):
+    for stage in procedure.stages:
+        where = f"stage {stage.index + 1} ({stage.key})"
+        for party in dict.fromkeys(
+            stage.parties + tuple(n.role for n in stage.notify) + tuple(c.role for c in stage.copies)
+        ):
+            yield where, party
+    for key, parties in (
+        ("imminent_risk_notify", procedure.imminent_risk_notify),
+        ("specific_circumstances notify", procedure.specific_circumstances_notify),
+    ):
+        for party in parties:
+            yield key, party

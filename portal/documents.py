@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import TemplateError
 
-from portal import pdf, procedure_of
+from portal import pdf
 from portal.db import database
 from portal.mail import queue_email, wake_sender
 from portal.models import Document, Escalation, Event, Outbox, StageParty, StageRecord, utcnow
 from portal.procedure import DOCUMENTS, SPECIFIC_CIRCUMSTANCES, Procedure
+from portal.registry import registry
 from portal.routing import business_managers
+from portal.strict_templates import strict_template
 from portal.wake import Waker
 
 if TYPE_CHECKING:
@@ -95,9 +97,9 @@ def document_context(document: Document, procedure: Procedure) -> dict[str, Any]
 
 
 def render_pdf(document: Document, app: Flask) -> bytes:
-    procedure = procedure_of(app, document.escalation.procedure_id)
+    procedure = registry.of_case(document.escalation)
     # The bare environment, as for email: no request, so no request hooks (which would close the task's connection).
-    html = app.jinja_env.get_template(f"pdf/{document.kind}.html").render(document_context(document, procedure))
+    html = strict_template(app, f"pdf/{document.kind}.html").render(document_context(document, procedure))
     return pdf.render(html)
 
 
@@ -135,7 +137,7 @@ def render_document(document_id: int, app: Flask, now: dt.datetime | None = None
                 "document_id": document.id,
                 "stage_index": document.stage_index or 0,
             }
-            for person in business_managers(procedure_of(app, case.procedure_id), case):
+            for person in business_managers(registry.of_case(case), case):
                 outbox.append(
                     queue_email(case, "document", person, f"{document.key}/document/{person.email.lower()}", context)
                 )

@@ -17,6 +17,7 @@ from portal.models import ActionLink, Escalation, utcnow
 
 ACTIONS = ("resolve", "escalate", "decide")
 _secret: bytes | None = None
+_grace = dt.timedelta(hours=72)  # LINK_GRACE_HOURS: a manager acting the morning after the deadline is not refused
 
 
 class LinkRefused(Exception):
@@ -26,6 +27,13 @@ class LinkRefused(Exception):
         super().__init__(reason)
         self.reason = reason
         self.link = link
+
+
+def init_links(secret: str, grace_hours: int) -> None:
+    """From settings: the secret tokens derive from, and how long a link outlives its stage's deadline."""
+    global _grace
+    init_secret(secret)
+    _grace = dt.timedelta(hours=grace_hours)
 
 
 def init_secret(secret: str) -> None:
@@ -49,9 +57,10 @@ def issue_link(
     recipient_email: str,
     recipient_name: str,
     action: str,
-    expires_at: dt.datetime,
+    stage_due: dt.datetime,
 ) -> ActionLink:
-    """Create one link for one case, stage, recipient and action (call inside the transition's transaction)."""
+    """Create one link for one case, stage, recipient and action (call inside the transition's transaction);
+    it works until the stage's deadline plus the grace period."""
     if action not in ACTIONS:
         raise ValueError(f"unknown link action {action!r}")
     salt = secrets.token_hex(32)
@@ -63,7 +72,7 @@ def issue_link(
         recipient_email=recipient_email,
         recipient_name=recipient_name,
         action=action,
-        expires_at=expires_at,
+        expires_at=stage_due + _grace,
     )
 
 

@@ -34,7 +34,9 @@ from portal import links as action_links
 from portal.db import database, is_postgres
 from portal.models import ActionLink, Document, Escalation, Outbox, StageRecord, utcnow
 from portal.procedure import DOCUMENTS, SPECIFIC_CIRCUMSTANCES, Procedure, Stage
+from portal.registry import ProcedureUnavailable, registry
 from portal.routing import Recipient
+from portal.strict_templates import strict_template
 from portal.wake import Waker
 from portal.workdays import UTC, format_london
 
@@ -177,13 +179,11 @@ def _as_utc(value: Any) -> dt.datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _procedure(app: Flask, procedure_id: str) -> Procedure | None:
-    from portal import procedure_of  # the app's loaded procedures; imported late (portal imports this module)
-
+def _procedure(case: Escalation) -> Procedure | None:
+    """The case's procedure; one that cannot be loaded (logged by the registry) names the stage by number."""
     try:
-        return procedure_of(app, procedure_id)
-    except KeyError:
-        log.warning("outbox: unknown procedure %r; the message names the stage by number", procedure_id)
+        return registry.of_case(case)
+    except ProcedureUnavailable:
         return None
 
 
@@ -228,10 +228,11 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         "case_url": base_url + ctx["case_url_path"] if str(ctx.get("case_url_path", "")).startswith("/") else "",
         "links": [],
         "child": None,
+        "unverified": [str(person) for person in ctx.get("unverified") or []],  # typed in, not from the directory
     }
     if case is None:
         return context | {"reference": "", "stage_name": "", "due": "", "last_stage": False}
-    procedure = _procedure(app, case.procedure_id)
+    procedure = _procedure(case)
     stage_index = ctx.get("stage_index", case.stage_index)
     stage = _stage(procedure, stage_index)
     due = _as_utc(ctx.get("due"))
@@ -293,8 +294,8 @@ def build_message(row: Outbox, app: Flask) -> EmailMessage:
     message["Message-ID"] = message_id_for(row.idempotency_key, config["SECRET_KEY"], config["BASE_URL"])
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no automatic replies
     # Plain text is not autoescaped and cannot reach the headers: it is only ever the body.
-    message.set_content(app.jinja_env.get_template(f"email/{row.purpose}.txt").render(context))
-    message.add_alternative(app.jinja_env.get_template(f"email/{row.purpose}.html").render(context), subtype="html")
+    message.set_content(strict_template(app, f"email/{row.purpose}.txt").render(context))
+    message.add_alternative(strict_template(app, f"email/{row.purpose}.html").render(context), subtype="html")
     if row.purpose == "document" and context["secure"]:  # the PDF names the child: secure addresses only
         document = Document.get_or_none(Document.id == (row.context or {}).get("document_id"))
         if document is None or document.status != "rendered":

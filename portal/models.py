@@ -112,11 +112,22 @@ class Counter(BaseModel):
     value = IntegerField(default=0)
 
 
+class ProcedureVersion(BaseModel):
+    """A procedure file's text as cases were raised under it: editing the file changes new cases only."""
+
+    procedure_id = CharField(max_length=60, index=True)
+    digest = CharField(max_length=64, unique=True)  # SHA-256 of `text`
+    name = CharField(max_length=300)
+    text = TextField()
+    first_used_at = UTCDateTimeField(default=utcnow)
+
+
 class Escalation(BaseModel):
     STATUSES = ("open", "resolved", "closed", "withdrawn")
 
     reference = CharField(max_length=20, unique=True)
     procedure_id = CharField(max_length=60)
+    procedure_version = ForeignKeyField(ProcedureVersion, null=True, backref="+", on_delete="RESTRICT")
     status = CharField(max_length=20, default="open", index=True)
     # The child
     child_name = CharField(max_length=200)
@@ -180,6 +191,7 @@ class StageParty(BaseModel):
     email = CharField(max_length=254)
     secure = BooleanField(default=False)
     contact = ForeignKeyField(Contact, null=True, backref="+", on_delete="SET NULL")
+    verified = BooleanField(default=True)  # False: typed in by the person escalating, not from the directory
 
     class Meta:
         indexes = ((("stage", "email"), True),)
@@ -330,6 +342,7 @@ MODELS = [
     User,
     Contact,
     Counter,
+    ProcedureVersion,
     Escalation,
     StageRecord,
     StageParty,

@@ -7,9 +7,10 @@ reported naming the file, the stage and the value at fault.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,7 @@ class Stage:
     resolve_documents: tuple[str, ...] = ()
     reminders: tuple[Duration, ...] | None = None
     description: str = ""
+    escalated_by: tuple[str, ...] = ()  # who may escalate it; empty: its parties (and the raiser at stage 1)
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,8 @@ class Procedure:
     secure_domains: tuple[str, ...] = ()
     source: str = ""
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    text: str = field(default="", compare=False, repr=False)  # the file as read: what a case's version stores
+    digest: str = field(default="", compare=False)  # SHA-256 of `text`: the version a case is raised under
 
     def stage(self, index: int) -> Stage:
         return self.stages[index]
@@ -187,7 +191,7 @@ _TOP_KEYS = {
 }  # fmt: skip
 _STAGE_KEYS = {
     "key", "name", "parties", "resolve_within", "escalate_within", "records", "notify", "copies",
-    "resolve_documents", "reminders", "description",
+    "resolve_documents", "reminders", "description", "escalated_by",
 }  # fmt: skip
 
 
@@ -352,6 +356,7 @@ def _stage(reader: _Reader, raw: Any, index: int, seen: set[str]) -> Stage:
         resolve_documents=reader.documents(raw, "resolve_documents", where),
         reminders=reader.durations(raw, "reminders", where),
         description=reader.text(raw, "description", where, required=False),
+        escalated_by=reader.roles(raw, "escalated_by", where),
     )
 
 
@@ -411,12 +416,22 @@ def load_procedure(path: str | Path) -> Procedure:
     """Read and check one procedure file."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProcedureError(f"{path}: no such file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
         raise ProcedureError(f"{path}: not valid TOML: {error}") from None
-    return parse_procedure(data, str(path), default_id=path.stem)
+    return procedure_from_text(text, str(path), default_id=path.stem)
+
+
+def procedure_from_text(text: str, path: str, default_id: str = "") -> Procedure:
+    """A procedure from a file's text: what a case's stored version is read back from."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ProcedureError(f"{path}: not valid TOML: {error}") from None
+    parsed = parse_procedure(data, path, default_id=default_id)
+    return replace(parsed, text=text, digest=hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
 def preset_ids() -> list[str]:

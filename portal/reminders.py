@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
 
 from portal.db import database, is_postgres
 from portal.mail import queue_email, wake_sender
 from portal.models import ActionLink, Escalation, Event, Heartbeat, Outbox, Reminder, StageParty, StageRecord
-from portal.procedure import ROLES, Procedure, resolve_procedure
+from portal.procedure import ROLES, Procedure
+from portal.registry import ProcedureUnavailable, registry
 from portal.routing import Recipient, resolve_parties
 from portal.workdays import format_london, to_utc
 from portal.workflow import next_alert_at
@@ -34,25 +34,19 @@ def case_url_path(escalation: Escalation) -> str:
     return f"/cases/{escalation.reference}"
 
 
-def sweep(
-    now: dt.datetime,
-    procedures: Mapping[str, Procedure] | None = None,
-    batch: int = BATCH,
-) -> int:
-    """Send every alert due at `now`; returns how many alerts (reminder rows) fired.
-
-    `procedures` maps the procedure ids cases were raised under (the app's loaded set);
-    ids not in it are loaded as presets or files.
-    """
+def sweep(now: dt.datetime, batch: int = BATCH) -> int:
+    """Send every alert due at `now`, each case by the procedure version it was raised under; returns how many
+    alerts (reminder rows) fired."""
     now = to_utc(now)
-    lookup = _ProcedureLookup(procedures)
     fired = 0
     after: tuple[dt.datetime, int] | None = None
     while True:
         page = list(due_cases_query(now, after, batch))
         for case_id, _ in page:
             try:
-                count, outbox = _handle_case(case_id, now, lookup)
+                count, outbox = _handle_case(case_id, now)
+            except ProcedureUnavailable:  # logged once by the registry; the case stays due until it can load
+                continue
             except Exception:  # one broken case must not stop everyone else's reminders
                 log.exception("reminder sweep: case id %s failed; it stays due and is retried next sweep", case_id)
                 continue
@@ -82,16 +76,6 @@ def due_cases_query(now: dt.datetime, after: tuple[dt.datetime, int] | None = No
     return query.order_by(Escalation.next_alert_at, Escalation.id).limit(batch).tuples()
 
 
-class _ProcedureLookup:
-    def __init__(self, procedures: Mapping[str, Procedure] | None) -> None:
-        self.known = dict(procedures or {})
-
-    def __call__(self, procedure_id: str) -> Procedure:
-        if procedure_id not in self.known:
-            self.known[procedure_id] = resolve_procedure(procedure_id)
-        return self.known[procedure_id]
-
-
 def _claim(case_id: int, now: dt.datetime) -> Escalation | None:
     """The case, if it is still open and due and nobody else holds it; None means leave it alone.
 
@@ -109,14 +93,14 @@ def _claim(case_id: int, now: dt.datetime) -> Escalation | None:
     return Escalation.get_by_id(case_id)
 
 
-def _handle_case(case_id: int, now: dt.datetime, procedure_of: _ProcedureLookup) -> tuple[int, list[int]]:
+def _handle_case(case_id: int, now: dt.datetime) -> tuple[int, list[int]]:
     """One case, one transaction: its due alerts sent once, its next alert time moved on."""
     fired, outbox = 0, []
     with database.atomic():
         case = _claim(case_id, now)
         if case is None:
             return 0, []
-        procedure = procedure_of(case.procedure_id)
+        procedure = registry.of_case(case)
         due = Reminder.select().where(
             (Reminder.escalation == case)
             & Reminder.sent_at.is_null()

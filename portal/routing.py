@@ -15,6 +15,7 @@ class Recipient:
     email: str
     secure: bool = False
     contact_id: int | None = None
+    verified: bool = True  # False: typed in by the person escalating, not from the directory
 
 
 def _is_secure(procedure: Procedure, email: str, flagged: bool) -> bool:
@@ -29,9 +30,8 @@ def _contacts(party: str, escalation: Escalation) -> list[Contact]:
         return list(query.where((Contact.agency == escalation.raiser_agency_id) & (Contact.role == role)))
     if side == "counterpart":
         return list(query.where((Contact.agency == escalation.counterpart_agency_id) & (Contact.role == role)))
-    if side == "partnership":
-        return list(query.where((Agency.kind == "partnership") & (Contact.role == role)))
-    return list(query.where(Contact.role == party).order_by(Agency.kind != "partnership", Contact.id))
+    # `partnership.ROLE`, or a bare ROLE: the partnership's own contact, never every agency's.
+    return list(query.where((Agency.kind == "partnership") & (Contact.role == (role or side))).order_by(Contact.id))
 
 
 def resolve_party(procedure: Procedure, party: str, escalation: Escalation) -> list[Recipient]:
@@ -64,8 +64,27 @@ def business_managers(procedure: Procedure, escalation: Escalation) -> list[Reci
     return resolve_parties(procedure, ("partnership.business_manager",), escalation)
 
 
-def named_recipient(procedure: Procedure, party: str, name: str, email: str) -> Recipient:
-    """Someone named by hand by the person escalating; secure only by the procedure's secure domains."""
+def named_recipient(procedure: Procedure, party: str, name: str, email: str, verified: bool = True) -> Recipient:
+    """Someone the person escalating chose (from the directory) or typed (unverified, for a party the directory
+    cannot supply); secure only as the directory or the procedure's secure domains say."""
     contact = Contact.get_or_none(Contact.email == email)
     flagged = bool(contact and contact.secure)
-    return Recipient(party, name, email, _is_secure(procedure, email, flagged), contact.id if contact else None)
+    secure = _is_secure(procedure, email, flagged)
+    return Recipient(party, name, email, secure, contact.id if contact else None, verified)
+
+
+def is_partnership_party(party: str) -> bool:
+    side, dot, _ = party.partition(".")
+    return side == "partnership" or (not dot and side not in ("raiser", "counterpart"))
+
+
+def next_stage_people(procedure: Procedure, escalation: Escalation) -> tuple[list[Recipient], tuple[str, ...]]:
+    """The directory's people for the next stage, and the parties it cannot supply there, which the person
+    escalating may name by hand (never the partnership's: those come only from its directory entries)."""
+    nxt = procedure.stage(escalation.stage_index + 1)
+    missing = tuple(
+        party
+        for party in nxt.parties
+        if not is_partnership_party(party) and not resolve_party(procedure, party, escalation)
+    )
+    return resolve_parties(procedure, nxt.parties, escalation), missing

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from portal.addresses import InvalidAddress, normalise_address
 from portal.db import database
 from portal.models import Agency, User
 
 ROLES = User.ROLES
 MIN_PASSWORD = 12
 _hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class UserError(ValueError):
@@ -32,9 +30,10 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 def create_user(email: str, password: str, role: str = "practitioner", name: str = "", agency_name: str = "") -> User:
-    email = email.strip().lower()
-    if not _EMAIL.match(email):
-        raise UserError(f"{email!r} is not an email address")
+    try:
+        email = normalise_address(email)
+    except InvalidAddress as error:
+        raise UserError(f"{email.strip()!r} is not an email address ({error})") from None
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from peewee import IntegrityError
 
 from portal import links
+from portal.case_actions import Actor, answer, escalated_by
 from portal.db import database
 from portal.deadlines import schedule_stage
 from portal.documents import wake_renderer
 from portal.mail import queue_email, wake_sender
 from portal.models import (
-    ActionLink,
     Counter,
     Document,
     Escalation,
@@ -35,33 +35,15 @@ from portal.models import (
     utcnow,
 )
 from portal.procedure import SPECIFIC_CIRCUMSTANCES, Procedure, Stage
+from portal.registry import version_for
 from portal.routing import Recipient, business_managers, resolve_parties
 from portal.workdays import to_utc
 
-LINK_GRACE = dt.timedelta(hours=72)
 MAX_TEXT = 10_000
 
 
 class WorkflowError(Exception):
     """A transition the procedure does not allow; nothing was changed."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a signed-in user, or a link recipient known only by address."""
-
-    user: User | None = None
-    email: str = ""
-    name: str = ""
-    link: ActionLink | None = None  # acting through an emailed link: used up in the same transaction
-
-    @classmethod
-    def via_link(cls, link: ActionLink) -> Actor:
-        return cls(email=link.recipient_email, name=link.recipient_name, link=link)
-
-    @classmethod
-    def of(cls, user: User) -> Actor:
-        return cls(user=user, email=user.email, name=user.name)
 
 
 @dataclass
@@ -129,9 +111,11 @@ def _event(escalation: Escalation, kind: str, actor: Actor | None, now: dt.datet
     )
 
 
-def _require_open(escalation: Escalation) -> None:
-    if escalation.status != "open":
-        raise WorkflowError(f"{escalation.reference} is {escalation.status}: no further action can be taken on it")
+def _require(procedure: Procedure, escalation: Escalation, actor: Actor, action: str) -> None:
+    """The procedure's answer (portal.case_actions) to this person taking this action now."""
+    reply = answer(escalation, procedure, actor, action)
+    if not reply:
+        raise WorkflowError(reply.reason)
 
 
 def _save_transition(escalation: Escalation, **changes) -> None:
@@ -185,6 +169,13 @@ def _condition_holds(condition: str, escalation: Escalation) -> bool:
     }[condition]
 
 
+def _link_actions(last: bool, escalates: bool) -> tuple[str, ...]:
+    """The emailed links a party of a stage gets (portal.case_actions decides again when one is used)."""
+    if last:
+        return ("decide",)
+    return ("resolve", "escalate") if escalates else ("resolve",)
+
+
 def _start_stage(
     procedure: Procedure,
     escalation: Escalation,
@@ -201,7 +192,8 @@ def _start_stage(
     )
     recipients = named or resolve_parties(procedure, stage.parties, escalation)
     key = f"{escalation.reference}/stage{stage.index + 1}"
-    actions = ("resolve", "escalate") if stage.index < procedure.last_index else ("resolve", "decide")
+    last = stage.index >= procedure.last_index
+    escalating = escalated_by(procedure, stage)
     outbox: list[int] = []
     for recipient in recipients:
         StageParty.create(
@@ -211,12 +203,11 @@ def _start_stage(
             email=recipient.email,
             secure=recipient.secure,
             contact=recipient.contact_id,
+            verified=recipient.verified,
         )
         issued = {
-            action: links.issue_link(
-                escalation, stage.index, recipient.email, recipient.name, action, schedule.due + LINK_GRACE
-            ).id
-            for action in actions
+            action: links.issue_link(escalation, stage.index, recipient.email, recipient.name, action, schedule.due).id
+            for action in _link_actions(last, recipient.party in escalating)
         }
         outbox += _queue_to(escalation, "stage_started", [recipient], key, stage_index=stage.index, links=issued)
     for notification in stage.notify:
@@ -308,6 +299,7 @@ def raise_escalation(
             escalation = Escalation.create(
                 reference=_next_reference(now),
                 procedure_id=procedure.id,
+                procedure_version=version_for(procedure) if procedure.digest else None,
                 child_name=child_name,
                 child_dob=details.child_dob,
                 child_identifier=details.child_identifier.strip(),
@@ -361,11 +353,13 @@ def raise_escalation(
     return escalation
 
 
-def add_record(escalation: Escalation, actor: Actor, text: str, now: dt.datetime | None = None) -> Event:
-    """A written record of a discussion; allowed while the case is open."""
+def add_record(
+    procedure: Procedure, escalation: Escalation, actor: Actor, text: str, now: dt.datetime | None = None
+) -> Event:
+    """A written record of a discussion, by the raiser or someone acting at the stage."""
     now = _now(now)
     text = _required_text(text, "a record of the discussion")
-    _require_open(escalation)
+    _require(procedure, escalation, actor, "record")
     with database.atomic():
         _save_transition(escalation)
         return _event(escalation, "record", actor, now, text)
@@ -408,7 +402,7 @@ def resolve(
     """Agreement reached at the current stage; the agreed outcome statement is the record."""
     now = _now(now)
     statement = _required_text(statement, "the agreed outcome")
-    _require_open(escalation)
+    _require(procedure, escalation, actor, "resolve")
     stage = procedure.stage(escalation.stage_index)
     _finish(
         procedure,
@@ -429,12 +423,7 @@ def decide(
     """The final decision at the last stage closes the case."""
     now = _now(now)
     decision = _required_text(decision, "the final decision")
-    _require_open(escalation)
-    if escalation.stage_index != procedure.last_index:
-        raise WorkflowError(
-            f"A final decision is made only at {procedure.stages[-1].name}; "
-            f"{escalation.reference} is at {procedure.stage(escalation.stage_index).name}"
-        )
+    _require(procedure, escalation, actor, "decide")
     _finish(procedure, escalation, actor, now, "decided", "closed", decision, procedure.final_documents)
 
 
@@ -444,9 +433,7 @@ def withdraw(
     """Only the raiser may withdraw, and must say why."""
     now = _now(now)
     reason = _required_text(reason, "the reason for withdrawing")
-    _require_open(escalation)
-    if actor.user is None or actor.user.id != escalation.raiser_id:
-        raise WorkflowError("Only the person who raised the escalation can withdraw it")
+    _require(procedure, escalation, actor, "withdraw")
     _finish(procedure, escalation, actor, now, "withdrawn", "withdrawn", reason)
 
 
@@ -461,25 +448,22 @@ def escalate(
     """Move to the next stage, which starts now with its own deadline and people."""
     now = _now(now)
     reason = _required_text(reason, "the reason for escalating")
-    _require_open(escalation)
-    if escalation.stage_index >= procedure.last_index:
-        raise WorkflowError(
-            f"{escalation.reference} is at the last stage ({procedure.stages[-1].name}): "
-            "it can be resolved or decided, not escalated"
-        )
+    _require(procedure, escalation, actor, "escalate")
     nxt = procedure.stage(escalation.stage_index + 1)
+    unverified = [f"{p.name} ({p.email})" for p in named or [] if not p.verified]
     with database.atomic():
         _use_link(actor, escalation, now)
         _end_stage(escalation, "escalated", reason, now)
         _save_transition(escalation, stage_index=nxt.index, stage_started_at=now)
-        _event(escalation, "escalated", actor, now, reason, to_stage=nxt.key)
+        _event(escalation, "escalated", actor, now, reason, to_stage=nxt.key, unverified=unverified)
         record, outbox = _start_stage(procedure, escalation, nxt, now, named)
         key = f"{escalation.reference}/stage{nxt.index + 1}"
         acting = {p.email.lower() for p in StageParty.select().where(StageParty.stage == record)}
         people = resolve_parties(procedure, ("raiser",), escalation) + business_managers(procedure, escalation)
         # Someone who acts at the new stage has its "Action needed" email, with their links: not a second one.
         people = [p for p in people if p.email.lower() not in acting]
-        outbox += _queue_to(escalation, "escalated", people, key, stage_index=nxt.index)
+        # The Business Manager learns of anyone typed in, so the directory can be completed.
+        outbox += _queue_to(escalation, "escalated", people, key, stage_index=nxt.index, unverified=unverified)
         Escalation.update(due_at=record.due_at, next_alert_at=next_alert_at(escalation)).where(
             Escalation.id == escalation.id
         ).execute()

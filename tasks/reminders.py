@@ -6,7 +6,7 @@ import logging
 
 from huey import crontab
 
-from portal import _procedures, reminders
+from portal import reminders
 from portal.db import database
 from portal.models import utcnow
 from tasks import app_context, schedule
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 @schedule.periodic_task(crontab(minute="*"), retries=0)
 def sweep_reminders() -> None:
     """Send what has come due since the last run (a missed minute is caught up: it selects due <= now)."""
-    with app_context() as app, database.connection_context():
-        fired = reminders.sweep(utcnow(), _procedures(app)[0])
+    with app_context(), database.connection_context():
+        fired = reminders.sweep(utcnow())
     if fired:
         log.info("reminder sweep: %d alerts sent", fired)

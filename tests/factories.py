@@ -6,8 +6,10 @@ import datetime as dt
 import itertools
 
 from portal import links
-from portal.models import Agency, Contact, User
+from portal.case_actions import Actor, answer
+from portal.models import Agency, Contact, Escalation, StageParty, StageRecord, User
 from portal.procedure import load_procedure
+from portal.registry import registry
 from portal.users import hash_password
 from portal.workflow import EscalationDetails, raise_escalation
 from tests.conftest import TEST_PROCEDURE
@@ -65,6 +67,19 @@ def world():
     partnership()
     raiser = user(agency_=ours)
     return raiser, ours, theirs
+
+
+def acting(case: Escalation, action: str = "record") -> Actor:
+    """The first person named at the case's current stage whom the procedure lets take `action`."""
+    parties = (
+        StageParty.select()
+        .join(StageRecord)
+        .where((StageRecord.escalation == case.id) & (StageRecord.stage_index == case.stage_index))
+        .order_by(StageParty.id)
+    )
+    procedure = registry.of_case(case)
+    actors = [Actor(email=party.email, name=party.name) for party in parties]
+    return next(actor for actor in actors if answer(case, procedure, actor, action))
 
 
 def escalation(raiser: User, theirs: Agency, now: dt.datetime, proc=None, **overrides):

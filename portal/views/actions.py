@@ -9,14 +9,15 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
 from forms.case_actions import DecideForm, EscalateForm, ResolveForm
-from portal import procedure_of
 from portal.access import stage_party
 from portal.auth import public
+from portal.case_actions import Actor, answer
 from portal.links import LinkRefused, find_link
 from portal.models import ActionLink
-from portal.views.cases import escalation_choices, named_from
+from portal.registry import registry
+from portal.views.cases import named_from, prepare_escalate_form
 from portal.views.errors import keeps_answers
-from portal.workflow import Actor, WorkflowError, decide, escalate, record_view, resolve
+from portal.workflow import WorkflowError, decide, escalate, record_view, resolve
 
 bp = Blueprint("actions", __name__, url_prefix="/a")
 
@@ -33,7 +34,7 @@ def _secure_recipient(link: ActionLink) -> bool:
 def _refused(refused: LinkRefused):
     link = refused.link
     case = link.escalation if link else None
-    procedure = procedure_of(current_app, case.procedure_id) if case else None
+    procedure = registry.of_case(case) if case else None
     response = current_app.make_response(
         (
             render_template("actions/refused.html", reason=refused.reason, link=link, case=case, procedure=procedure),
@@ -53,13 +54,9 @@ def link(token: str):
     except LinkRefused as refused:
         return _refused(refused)
     case = link.escalation
-    procedure = procedure_of(current_app, case.procedure_id)
+    procedure = registry.of_case(case)
     form = FORMS[link.action]()
-    choices = escalation_choices(case, procedure) if link.action == "escalate" else []
-    if link.action == "escalate":
-        form.contacts.choices = choices
-        if request.method == "GET":
-            form.contacts.data = [value for value, _ in choices]
+    missing = prepare_escalate_form(form, case, procedure) if link.action == "escalate" else ()
     if request.method == "GET":
         record_view(
             case,
@@ -68,6 +65,9 @@ def link(token: str):
             may_be_automated=True,  # mail scanners open links too
             user_agent=(request.user_agent.string or "")[:200],
         )
+    refusal = answer(case, procedure, Actor.via_link(link), link.action)
+    if not refusal:  # the procedure does not let this recipient do this now (e.g. a link left from another stage)
+        form.submit.errors = [f"{refusal.reason} Nothing was saved; what you wrote is below."]
     elif form.validate_on_submit():
         actor = Actor.via_link(link)
         try:
@@ -75,7 +75,7 @@ def link(token: str):
                 learning = form.learning_details.data if form.learning.data == "yes" else ""
                 resolve(procedure, case, actor, form.statement.data, learning=learning)
             elif link.action == "escalate":
-                escalate(procedure, case, actor, form.reason.data, named=named_from(form, case, procedure, choices))
+                escalate(procedure, case, actor, form.reason.data, named=named_from(form, procedure, missing))
             else:
                 decide(procedure, case, actor, form.decision.data)
             session["acted_link"] = link.id  # only this browser sees the confirmation
@@ -95,7 +95,7 @@ def link(token: str):
                 stage=procedure.stage(case.stage_index),
                 secure=_secure_recipient(link),
             ),
-            400 if form.errors or form.timed_out else 200,
+            409 if not refusal else 400 if form.errors or form.timed_out else 200,
         )
     )
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
@@ -114,9 +114,7 @@ def done(token: str):
             return _refused(refused)
         case = link.escalation
         response = current_app.make_response(
-            render_template(
-                "actions/done.html", link=link, case=case, procedure=procedure_of(current_app, case.procedure_id)
-            )
+            render_template("actions/done.html", link=link, case=case, procedure=registry.of_case(case))
         )
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
         return response

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from peewee import fn
 
 from forms.case_actions import DecideForm, EscalateForm, RecordForm, ResolveForm, WithdrawForm
-from portal import procedure_of
-from portal.access import allowed_actions, case_for, visible_cases
+from portal.access import case_for, visible_cases
+from portal.addresses import normalise_address
 from portal.auth import signed_in
-from portal.models import Document, Escalation, StageRecord, utcnow
-from portal.routing import named_recipient, resolve_parties
+from portal.case_actions import Actor, allowed_actions, answer, describe_parties
+from portal.models import Document, Escalation, ProcedureVersion, StageRecord, utcnow
+from portal.registry import ProcedureUnavailable, registry
+from portal.routing import named_recipient, next_stage_people
+from portal.views.display import stage_name
 from portal.views.errors import keeps_answers
 from portal.views.raising import has_unsent_draft
 from portal.workdays import london
-from portal.workflow import Actor, WorkflowError, add_record, decide, escalate, record_view, resolve, withdraw
+from portal.workflow import WorkflowError, add_record, decide, escalate, record_view, resolve, withdraw
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -46,10 +49,11 @@ def _deadline_tag(case: Escalation, now) -> dict | None:
 def dashboard():
     now = utcnow()
     cases = list(visible_cases(current_user).order_by(Escalation.status != "open", Escalation.due_at, Escalation.id))
+    procedures = registry.of_cases(cases)
     rows = [
         {
             "case": case,
-            "stage": procedure_of(current_app, case.procedure_id).stage(case.stage_index).name,
+            "stage": stage_name(procedures[case.id], case.stage_index),
             "tag": _deadline_tag(case, now),
         }
         for case in cases
@@ -70,7 +74,10 @@ def _load(reference: str) -> Escalation:
 def case(reference: str):
     case = _load(reference)
     record_view(case, Actor.of(current_user._get_current_object()))
-    procedure = procedure_of(current_app, case.procedure_id)
+    try:
+        procedure, unavailable = registry.of_case(case), ""
+    except ProcedureUnavailable as error:  # the record can still be read; nothing can be done on it
+        procedure, unavailable = None, str(error)
     stages = list(StageRecord.select().where(StageRecord.escalation == case).order_by(StageRecord.stage_index))
     events = list(case.events.order_by(-case.events.model.id))
     return render_template(
@@ -91,9 +98,23 @@ def case(reference: str):
             .where(Document.escalation == case)
             .order_by(Document.id)
         ),
-        actions=allowed_actions(case, current_user, procedure),
+        actions=allowed_actions(case, procedure, Actor.of(current_user._get_current_object())) if procedure else set(),
         tag=_deadline_tag(case, utcnow()),
+        unavailable=unavailable,
+        version=_version_note(case),
     )
+
+
+def _version_note(case: Escalation) -> str:
+    """Which version of the procedure applies, and whether newer cases follow another."""
+    version = ProcedureVersion.get_or_none(ProcedureVersion.id == case.procedure_version_id)
+    if version is None:
+        return f"{case.procedure_id}, as loaded by the portal (raised before versions were kept)"
+    note = f"{version.name}, version {version.digest[:12]}, in use from {london(version.first_used_at):%-d %B %Y}"
+    current = registry.current()
+    if current.id == version.procedure_id and current.digest != version.digest:
+        note += ". Cases raised since the procedure file changed follow the new version; this one keeps its own"
+    return note
 
 
 @bp.get("/<reference>/documents/<int:document_id>")
@@ -118,25 +139,25 @@ def document(reference: str, document_id: int):
     return response
 
 
-def why_not(case: Escalation, action: str, procedure) -> str:
-    """Why this user cannot take this action on a case they can see."""
-    if case.status != "open":
-        return f"{case.reference} is {case.status}: nothing more can be done on it."
-    stage = procedure.stage(case.stage_index).name
-    return {
-        "withdraw": "Only the person who raised the escalation can withdraw it.",
-        "decide": f"The final decision is made at {procedure.stages[-1].name}, by the people named for it.",
-        "escalate": f"{case.reference} is at {stage}: it cannot be escalated further."
-        if case.stage_index >= procedure.last_index
-        else f"Only the person who raised it, the people named for {stage} or the Business Manager can escalate it.",
-    }.get(action, f"Only the person who raised it, the people named for {stage} or the Business Manager can do this.")
-
-
-def escalation_choices(case: Escalation, procedure) -> list[tuple[str, str]]:
-    """The directory's people for the next stage, as checkbox choices `party|email`."""
-    nxt = procedure.stage(case.stage_index + 1)
-    people = resolve_parties(procedure, nxt.parties, case)
-    return [(f"{p.party}|{p.email}", f"{p.name} ({p.email})") for p in people]
+def prepare_escalate_form(form: EscalateForm, case: Escalation, procedure) -> tuple[str, ...]:
+    """The next stage's people from the directory as checkboxes `party|email`, ticked on first view; a typed
+    name only for a party the directory cannot supply (its fields are removed otherwise). Returns those parties."""
+    people, missing = next_stage_people(procedure, case)
+    form.contacts.choices = [(f"{p.party}|{p.email}", f"{p.name} ({p.email})") for p in people]
+    if request.method == "GET":
+        form.contacts.data = [value for value, _ in form.contacts.choices]
+    if missing:
+        who = describe_parties(missing[:1])
+        form.other_name.label.text = f"Name of {who} (not in the directory)"
+        form.other_name.description = (
+            f"The directory has nobody for {describe_parties(missing)}. Someone you name here is marked as not "
+            "checked on the case, and the Business Manager is told so the directory can be completed"
+        )
+        form.other_email.label.text = "Their email address"
+    else:
+        del form.other_name
+        del form.other_email
+    return missing
 
 
 @bp.route("/<reference>/<action>", methods=["GET", "POST"])
@@ -146,33 +167,30 @@ def act(reference: str, action: str):
     if action not in ACTION_PAGES:
         abort(404)
     case = _load(reference)
-    procedure = procedure_of(current_app, case.procedure_id)
+    procedure = registry.of_case(case)
     form_class, title = ACTION_PAGES[action]
-    refused = None if action in allowed_actions(case, current_user, procedure) else why_not(case, action, procedure)
+    actor = Actor.of(current_user._get_current_object())
+    reply = answer(case, procedure, actor, action)
+    refused = None if reply else reply.reason
     if refused and request.method == "GET":
         flash(refused)
         return redirect(url_for("cases.case", reference=case.reference))
     form = form_class()
     at_last = case.stage_index >= procedure.last_index
-    choices = escalation_choices(case, procedure) if action == "escalate" and not at_last else []
-    if action == "escalate":
-        form.contacts.choices = choices
-        if request.method == "GET":
-            form.contacts.data = [value for value, _ in choices]
+    missing = prepare_escalate_form(form, case, procedure) if action == "escalate" and not at_last else ()
     if refused:  # the case moved on while they were writing: say so, and keep what they wrote
         form.submit.errors = [f"{refused} Nothing was saved; what you wrote is below."]
     elif form.validate_on_submit():
-        actor = Actor.of(current_user._get_current_object())
         try:
             if action == "record":
-                add_record(case, actor, form.text.data)
+                add_record(procedure, case, actor, form.text.data)
                 flash("Your record was added.")
             elif action == "resolve":
                 learning = form.learning_details.data if form.learning.data == "yes" else ""
                 resolve(procedure, case, actor, form.statement.data, learning=learning)
                 flash("The escalation is resolved. Everyone involved has been told.")
             elif action == "escalate":
-                escalate(procedure, case, actor, form.reason.data, named=named_from(form, case, procedure, choices))
+                escalate(procedure, case, actor, form.reason.data, named=named_from(form, procedure, missing))
                 stage = procedure.stage(case.stage_index).name
                 flash(f"Escalated to {stage}. The people at this stage have been emailed.")
             elif action == "withdraw":
@@ -190,19 +208,17 @@ def act(reference: str, action: str):
     ), status
 
 
-def named_from(form: EscalateForm, case: Escalation, procedure, choices) -> list:
-    """The people ticked or typed on an escalate form, as recipients for the next stage."""
-    nxt = procedure.stage(case.stage_index + 1)
-    offered = dict(choices)
+def named_from(form: EscalateForm, procedure, missing: tuple[str, ...]) -> list:
+    """The people ticked on an escalate form (only those offered), and the one typed for a missing party."""
+    offered = dict(form.contacts.choices)
     people = []
     for value in form.contacts.data or []:
         if value in offered:
             party, email = value.split("|", 1)
             name = offered[value].rsplit(" (", 1)[0]
             people.append(named_recipient(procedure, party, name, email))
-    if form.other_email.data:
-        party = nxt.parties[0] if nxt.parties else "named"
-        people.append(
-            named_recipient(procedure, party, form.other_name.data.strip(), form.other_email.data.strip().lower())
-        )
+    typed = getattr(form, "other_email", None)
+    if missing and typed is not None and typed.data:
+        name, email = form.other_name.data.strip(), normalise_address(typed.data)
+        people.append(named_recipient(procedure, missing[0], name, email, verified=False))
     return people

@@ -7,7 +7,7 @@ from markupsafe import Markup
 
 from forms.raise_escalation import CATEGORIES
 from portal.models import Event
-from portal.procedure import DOCUMENTS
+from portal.procedure import DOCUMENTS, Procedure
 
 EVENT_TITLES = {
     "raised": "Escalation raised",
@@ -57,6 +57,20 @@ def event_title(event: Event) -> str:
     return title
 
 
+def party_names(parties) -> str:
+    """Who acts at a stage; someone typed in by the person escalating is marked as not from the directory."""
+    return ", ".join(
+        p.name if p.verified else f"{p.name} ({p.email}, typed in: not from the directory)" for p in parties
+    )
+
+
+def stage_name(procedure: Procedure | None, index: int) -> str:
+    """The stage's name, or its number when the case's procedure cannot be loaded."""
+    if procedure is None or not 0 <= index < len(procedure.stages):
+        return f"Stage {index + 1}"
+    return procedure.stage(index).name
+
+
 def init_display(app: Flask) -> None:
     app.jinja_env.filters["record"] = record_text
     app.jinja_env.globals.update(
@@ -64,4 +78,6 @@ def init_display(app: Flask) -> None:
         event_title=event_title,
         document_name=document_name,
         actor_label=actor_label,
+        stage_name=stage_name,
+        party_names=party_names,
     )

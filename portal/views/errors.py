@@ -15,6 +15,7 @@ from peewee import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from portal.auth import login_manager
+from portal.registry import ProcedureUnavailable
 
 log = logging.getLogger("portal.errors")
 DATABASE_DOWN = (OperationalError, InterfaceError)  # cannot connect, connection lost, database locked
@@ -53,6 +54,12 @@ def init_errors(app: Flask) -> None:
             response.status_code = 400
             return response
         return _page(400, "Your session timed out", "Go back, reload the page and try again.")
+
+    @app.errorhandler(ProcedureUnavailable)
+    def _procedure_unavailable(error: ProcedureUnavailable):
+        """An action on a case whose procedure cannot be loaded (the registry logged why): the case page still
+        shows the record, with this reason."""
+        return _page(503, "This case cannot be acted on at the moment", f"{error} Tell the portal's administrator.")
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

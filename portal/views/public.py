@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from portal import current_procedure
 from portal.auth import public
 from portal.deadlines import timeline
 from portal.models import utcnow
+from portal.registry import registry
 
 bp = Blueprint("public", __name__)
 
@@ -16,7 +16,7 @@ bp = Blueprint("public", __name__)
 @public
 def procedure():
     """How the partnership's procedure works, with the deadlines a case raised now would have."""
-    proc, now = current_procedure(current_app), utcnow()
+    proc, now = registry.current(), utcnow()
     imminent_due = proc.imminent_risk.after(now, proc.calendar) if proc.imminent_risk else None
     return render_template(
         "public/procedure.html", procedure=proc, schedule=timeline(proc, now), imminent_due=imminent_due

@@ -9,17 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from forms.confirm import ConfirmForm
 from forms.raise_escalation import CATEGORIES, PAGES, CheckAnswersForm
-from portal import current_procedure
 from portal.auth import restored_answers, signed_in
 from portal.db import database
 from portal.deadlines import schedule_stage
 from portal.models import Agency, Draft, Escalation, utcnow
 from portal.procedure import SPECIFIC_CIRCUMSTANCES
+from portal.registry import registry
 from portal.views.errors import keeps_answers
 from portal.workflow import EscalationDetails, WorkflowError, raise_escalation
 
@@ -97,7 +97,7 @@ def start():
     if draft and draft.answers:
         missing = _missing_pages(draft.answers)
         resume = url_for("raise.question", page=missing[0]) if missing else url_for("raise.check")
-    return render_template("raising/start.html", procedure=current_procedure(current_app), resume=resume)
+    return render_template("raising/start.html", procedure=registry.current(), resume=resume)
 
 
 @bp.post("/discard")
@@ -144,7 +144,7 @@ def question(page: str):
 
 
 def _details(answers: dict) -> EscalationDetails:
-    procedure = current_procedure(current_app)
+    procedure = registry.current()
     due = answers.get("requested_due")
     return EscalationDetails(
         child_name=answers["child_name"],
@@ -237,7 +237,7 @@ def check():
     if missing:
         return redirect(url_for("raise.question", page=missing[0]))
     form = CheckAnswersForm(data={"submission_key": draft.submission_key})
-    procedure = current_procedure(current_app)
+    procedure = registry.current()
     if form.validate_on_submit():
         done = None
         try:
@@ -262,5 +262,5 @@ def confirmation(reference: str):
     case = Escalation.get_or_none(Escalation.reference == reference, Escalation.raiser == current_user.id)
     if case is None:
         abort(404)
-    procedure = current_procedure(current_app)
+    procedure = registry.current()
     return render_template("raising/confirmation.html", case=case, procedure=procedure)

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import expect
 
-from portal import current_procedure
 from portal.db import database
 from portal.models import Agency, Escalation, User
+from portal.registry import registry
 from portal.workflow import Actor, EscalationDetails, add_record, escalate, raise_escalation
+from tests import factories
 from tests.browser.conftest import BUSINESS_MANAGER, OFFICER, PRACTITIONER, PageChecks
 from tests.browser.pages import Answers, Portal
 
@@ -38,7 +39,7 @@ def cases(live_server) -> Cases:
     """Two cases made through the workflow, as the raise journey would make them."""
     app = live_server.app
     with app.app_context(), database.connection_context():
-        procedure = current_procedure(app)
+        procedure = registry.current()
         raiser = User.get(User.email == PRACTITIONER)
         police = Agency.get(Agency.name == "Metropolitan Police")
 
@@ -65,9 +66,8 @@ def cases(live_server) -> Cases:
             raiser,
             details("Drew Last", child_on_plan=True, imminent_risk=True, specific_circumstance="media_attention"),
         )
-        actor = Actor.of(raiser)
-        escalate(procedure, last, actor, "The line managers could not agree a plan at stage 1.")
-        escalate(procedure, last, actor, "The line managers could not agree a plan at stage 2.")
+        escalate(procedure, last, Actor.of(raiser), "The practitioners could not agree a plan at stage 1.")
+        escalate(procedure, last, factories.acting(last, "escalate"), "The line managers could not agree a plan.")
         return Cases(first.reference, last.reference)
 
 
@@ -114,7 +114,7 @@ def test_pages_reflow_on_a_narrow_screen_without_scrolling_sideways(portal, case
     with live_server.app.app_context(), database.connection_context():
         case = Escalation.get(Escalation.reference == cases.last_stage)
         record = "Minutes at https://records.example.org/" + "minutes-of-the-strategy-meeting-" * 6 + " for all."
-        add_record(case, Actor(email="head.of.service@childrens.social.care.demo.example", name="Head"), record)
+        add_record(registry.of_case(case), case, Actor.of(case.raiser), record)
     page = portal.page
     page.set_viewport_size({"width": 320, "height": 640})
     portal.sign_in(PRACTITIONER)

@@ -12,9 +12,9 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from portal import current_procedure
 from portal.db import database
 from portal.models import Agency, Contact, Outbox, User
+from portal.registry import registry
 from portal.workflow import EscalationDetails, raise_escalation
 from tests.browser.conftest import BUSINESS_MANAGER, OFFICER, PRACTITIONER
 from tests.browser.pages import Portal
@@ -35,7 +35,7 @@ def references(live_server) -> list[str]:
     neither's first stage)."""
     app = live_server.app
     with app.app_context(), database.connection_context():
-        procedure = current_procedure(app)
+        procedure = registry.current()
         made = []
         for raiser_email, child, counterpart_agency, counterpart_email in [
             (PRACTITIONER, "Morgan Directory", "Metropolitan Police", "dc.lee@met.demo.example"),
@@ -158,7 +158,8 @@ def test_directory_contacts_and_csv_import(portal, tmp_path):
     expect(summary.get_by_role("link")).to_have_text(
         [
             re.compile(r"^line 3: role 'wizard' is not one of "),
-            "line 4: name is empty; email 'not-an-email' is not an email address; secure 'maybe' must be yes or no",
+            "line 4: name is empty; email 'not-an-email' is not an email address "
+            "(an email address must have an @-sign); secure 'maybe' must be yes or no",
         ]
     )
     expect(page).to_have_title(re.compile(r"^Error: Import contacts from a CSV file"))

@@ -13,9 +13,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from portal import current_procedure, links
+from portal import links
 from portal.db import database
 from portal.models import ActionLink, Agency, Escalation, Event, Outbox, StageRecord, User
+from portal.registry import registry
 from portal.workflow import EscalationDetails, raise_escalation
 from tests.browser.conftest import PRACTITIONER
 from tests.browser.pages import Portal
@@ -51,7 +52,7 @@ def raise_case(live_server, child: str) -> str:
             counterpart_agency_id=police.id,
             categories=["thresholds"],
         )
-        return raise_escalation(current_procedure(app), raiser, details).reference
+        return raise_escalation(registry.current(), raiser, details).reference
 
 
 def link_path(live_server, reference: str, email: str, action: str, stage_index: int = 0) -> str:

@@ -17,6 +17,7 @@ from peewee import fn
 from portal import reminders
 from portal.db import database, init_database, is_postgres
 from portal.models import Agency, Contact, Escalation, Event, Outbox, Reminder, StageParty, StageRecord, User
+from portal.registry import version_for
 from tasks.reminders import sweep_reminders
 from tests import factories
 from tests.conftest import TEST_PROCEDURE, _empty_postgres
@@ -39,6 +40,7 @@ def seed_due_cases(count: int, due: dt.datetime = DUE, deadline: dt.datetime = D
     partnership = Agency.create(name="Seed partnership", kind="partnership")
     Contact.create(agency=partnership, role="business_manager", name="BM", email="bm@partnership.example")
     raiser = User.create(email="raiser@seed.example", name="Rae Raiser", agency=ours)
+    version = version_for(factories.procedure())
     ids: list[int] = []
     with database.atomic():
         for first in range(0, count, CHUNK):
@@ -46,6 +48,7 @@ def seed_due_cases(count: int, due: dt.datetime = DUE, deadline: dt.datetime = D
                 dict(
                     reference=f"ESC-2026-{n:05d}",
                     procedure_id="three-stage",
+                    procedure_version=version.id,
                     child_name="Child",
                     raiser=raiser,
                     raiser_agency=ours,
@@ -115,7 +118,6 @@ def assert_each_due_reminder_sent_exactly_once(count: int, deadline: dt.datetime
 
 def test_two_sweeps_at_once_send_every_due_reminder_exactly_once(db):
     ids = seed_due_cases(1000)
-    procedures = {"three-stage": factories.procedure()}
     database.close()
     barrier = threading.Barrier(2)
     fired: list[int] = []
@@ -125,7 +127,7 @@ def test_two_sweeps_at_once_send_every_due_reminder_exactly_once(db):
         try:
             with database.connection_context():  # each thread its own connection
                 barrier.wait()
-                fired.append(reminders.sweep(NOW, procedures, batch=200))
+                fired.append(reminders.sweep(NOW, batch=200))
         except BaseException as error:  # noqa: BLE001 (reported by the main thread)
             errors.append(error)
 
@@ -140,7 +142,7 @@ def test_two_sweeps_at_once_send_every_due_reminder_exactly_once(db):
         assert min(fired) > 0, fired  # SKIP LOCKED: both made progress, neither waited for the other
     database.connect(reuse_if_open=True)
     assert_each_due_reminder_sent_exactly_once(1000)
-    assert reminders.sweep(NOW, procedures) == 0
+    assert reminders.sweep(NOW) == 0
 
 
 # --- F3: a real consumer killed mid-sweep ----------------------------------------------------------------
@@ -311,7 +313,7 @@ def test_on_postgres_the_sweep_skips_a_case_a_transition_holds_and_never_waits(d
     assert locked.wait(timeout=30)
     database.execute_sql("SET lock_timeout = '2s'")  # a sweep that waited on a lock would fail loudly here
     try:
-        fired = reminders.sweep(NOW, {"three-stage": factories.procedure()})
+        fired = reminders.sweep(NOW)
     finally:
         database.execute_sql("RESET lock_timeout")
         release.set()
@@ -322,4 +324,4 @@ def test_on_postgres_the_sweep_skips_a_case_a_transition_holds_and_never_waits(d
     assert not Outbox.select().where(Outbox.escalation == held).exists()
     case = Escalation.get_by_id(held)
     assert (case.status, case.next_alert_at) == ("resolved", None)
-    assert reminders.sweep(NOW + dt.timedelta(minutes=1), {"three-stage": factories.procedure()}) == 0
+    assert reminders.sweep(NOW + dt.timedelta(minutes=1)) == 0

@@ -9,8 +9,10 @@ import pytest
 from peewee import SqliteDatabase
 from playhouse.schema_diff import diff_models
 
-from portal.db import database, make_database
-from portal.models import MODELS, Agency, Escalation
+from portal.cli import migration_runner
+from portal.db import database, init_database, make_database
+from portal.models import MODELS, Agency, Escalation, ProcedureVersion, User
+from portal.procedure import PRESETS_DIR, resolve_procedure
 from tests import factories
 
 
@@ -50,3 +52,28 @@ def test_naive_times_are_refused_by_the_database_layer(db):
     with pytest.raises(ValueError, match="naive"):
         user.locked_until = dt.datetime(2026, 1, 1, 12, 0)
         user.save()
+
+
+def test_cases_raised_before_versions_are_pinned_to_their_preset_by_the_upgrade(tmp_path):
+    """Migration 0004 on a database that already holds a Hounslow case: the case keeps today's preset text."""
+    init_database(f"sqlite:///{tmp_path / 'old.db'}")
+    with database.connection_context():
+        runner = migration_runner()
+        runner.up(target="0003_sweep_heartbeat")
+        raiser = User.insert(email="a@b.example", name="A").execute()
+        for n, procedure_id in enumerate(("hounslow", "retired-file"), start=1):
+            Escalation.insert(  # the columns 0003 knows: peewee leaves procedure_version out when not given
+                reference=f"ESC-2026-000{n}",
+                procedure_id=procedure_id,
+                child_name="C",
+                raiser=raiser,
+                stage_started_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            ).execute()
+        runner.up()
+        hounslow, retired = Escalation.select().order_by(Escalation.id)
+        version = ProcedureVersion.get_by_id(hounslow.procedure_version_id)
+        assert version.text == (PRESETS_DIR / "hounslow.toml").read_text(encoding="utf-8")
+        assert version.digest == resolve_procedure("hounslow").digest
+        assert retired.procedure_version_id is None  # no file to pin it to: it follows the procedure loaded by id
+        assert ProcedureVersion.select().count() == 1
+    database.close()

@@ -18,6 +18,7 @@ from portal import links, mail
 from portal.config import ROOT
 from portal.models import ActionLink, Escalation, Outbox
 from portal.procedure import preset_ids, resolve_procedure
+from portal.registry import version_for
 from portal.routing import Recipient
 from tests import factories
 
@@ -164,23 +165,21 @@ def test_html_is_autoescaped_and_text_is_not(ctx):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;quotes&#34;" in html
 
 
-def test_the_last_stage_offers_resolve_and_decide(ctx):
+def test_the_last_stage_offers_only_decide(ctx):
     app, raiser, theirs = ctx
     proc = factories.procedure()
     case = factories.escalation(raiser, theirs, START)
     from portal.workflow import Actor, escalate
 
     escalate(proc, case, Actor.of(raiser), "No agreement.", now=START + dt.timedelta(hours=1))
-    escalate(proc, Escalation.get_by_id(case.id), Actor.of(raiser), "Still none.", now=START + dt.timedelta(hours=2))
+    case = Escalation.get_by_id(case.id)
+    escalate(proc, case, factories.acting(case), "Still none.", now=START + dt.timedelta(hours=2))
     row = Outbox.get((Outbox.purpose == "stage_started") & (Outbox.context.contains('"stage_index": 2')))
 
     text, html = parts(mail.build_message(row, app))
 
     assert "Stage 3: The partnership" in text
-    assert [label for label in ("Resolve", "Escalate", "Decide") if f"{label}: https://" in text] == [
-        "Resolve",
-        "Decide",
-    ]
+    assert [label for label in ("Resolve", "Escalate", "Decide") if f"{label}: https://" in text] == ["Decide"]
     assert "final decision" in html
 
 
@@ -255,7 +254,8 @@ def test_long_subjects_start_on_the_subject_line_and_read_back_exactly(ctx):
     recipient = Recipient("raiser", raiser.name, raiser.email)
     subjects = []
     for pid, index, name in longest_stage_names():
-        Escalation.update(procedure_id=pid).where(Escalation.id == case.id).execute()
+        version = version_for(resolve_procedure(pid))
+        Escalation.update(procedure_id=pid, procedure_version=version).where(Escalation.id == case.id).execute()
         for purpose, label in mail.SUBJECTS.items():
             key = f"subject/{pid}/{index}/{purpose}"
             mail.queue_email(case, purpose, recipient, key, {"stage_index": index})

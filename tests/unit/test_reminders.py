@@ -18,7 +18,7 @@ import time_machine
 from peewee import fn
 
 from portal import reminders, workflow
-from portal.models import Contact, Escalation, Event, Heartbeat, Outbox, Reminder, utcnow
+from portal.models import Contact, Escalation, Event, Heartbeat, Outbox, ProcedureVersion, Reminder, utcnow
 from portal.procedure import load_procedure
 from portal.workflow import Actor
 from tests import factories
@@ -56,11 +56,11 @@ def people(db):
     }
 
 
-def sweep_at(moment: dt.datetime, procedures: dict | None = None) -> list[Outbox]:
+def sweep_at(moment: dt.datetime) -> list[Outbox]:
     """Run the sweep with the clock stopped at `moment`; the outbox rows it wrote."""
     before = Outbox.select(fn.MAX(Outbox.id)).scalar() or 0
     with time_machine.travel(moment, tick=False):
-        reminders.sweep(utcnow(), procedures or {"three-stage": factories.procedure()})
+        reminders.sweep(utcnow())
     return list(Outbox.select().where(Outbox.id > before).order_by(Outbox.id))
 
 
@@ -152,15 +152,17 @@ def test_a_whole_case_across_christmas_and_new_year(people, proc):
     assert set(by_email[people["our_lm"]]["links"]) == {"resolve", "escalate"}
     assert {row.context["due"] for row in overdue} == {"2027-01-13T17:00:00+00:00"}
 
-    # Escalated again Thu 14 Jan 10:00. Stage 3 (the Business Manager acts): "24 hours" -> Fri 15 Jan 10:00;
-    # "2 working days" -> Fri 15 (1), Mon 18 (2) -> Mon 18 Jan 17:00; "1 month" -> Sun 14 Feb, not a
+    # A line manager escalates again Thu 14 Jan 10:00. Stage 3 (the Business Manager acts): "24 hours" -> Fri 15
+    # Jan 10:00; "2 working days" -> Fri 15 (1), Mon 18 (2) -> Mon 18 Jan 17:00; "1 month" -> Sun 14 Feb, not a
     # working day -> Mon 15 Feb 17:00.
-    record = act(at(2027, 1, 14, 10), workflow.escalate, proc, Escalation.get_by_id(case.id), Actor.of(raiser), "No.")
+    case = Escalation.get_by_id(case.id)
+    record = act(at(2027, 1, 14, 10), workflow.escalate, proc, case, factories.acting(case), "No.")
     assert record.due_at == at(2027, 2, 15, 17)
     assert sweep_at(at(2027, 1, 15, 10) - SECOND) == []
     assert mail(sweep_at(at(2027, 1, 15, 10))) == [("reminder", people["bm"])]
     # A final decision Fri 15 Jan 12:00 closes the case: nothing else is ever sent for it.
-    act(at(2027, 1, 15, 12), workflow.decide, proc, Escalation.get_by_id(case.id), Actor.of(raiser), "Decided.")
+    case = Escalation.get_by_id(case.id)
+    act(at(2027, 1, 15, 12), workflow.decide, proc, case, factories.acting(case), "Decided.")
     for moment in (at(2027, 1, 18, 17), at(2027, 2, 15, 17), at(2027, 6, 1, 12)):
         assert sweep_at(moment) == [], moment
 
@@ -277,17 +279,16 @@ def salford(people, tmp_path):
 
 @pytest.mark.parametrize("copy_sent", [False, True], ids=["copy-never-sent", "copy-sent"])
 def test_a_copy_not_sent_in_time_is_reported_to_the_raiser_and_business_manager(people, salford, copy_sent):
-    procs = {"salford-style": salford}
     case = raise_at(RAISED, people, salford)
     copy = Outbox.get((Outbox.purpose == "copy") & (Outbox.escalation == case))
     assert copy.recipient_email == "sam.service@agency.example"
     if copy_sent:
         Outbox.update(status="sent", sent_at=at(2026, 12, 29, 11)).where(Outbox.id == copy.id).execute()
     # "2 working days" from Thu 24 Dec 10:00: Tue 29 (1), Wed 30 (2) -> Wed 30 Dec 17:00.
-    assert mail(sweep_at(at(2026, 12, 30, 17) - SECOND, procs)) == sorted(
+    assert mail(sweep_at(at(2026, 12, 30, 17) - SECOND)) == sorted(
         [("reminder", people["raiser"].email), ("reminder", people["counterpart"])]  # "24 hours" -> Tue 29 Dec 17:00
     )
-    rows = sweep_at(at(2026, 12, 30, 17), procs)
+    rows = sweep_at(at(2026, 12, 30, 17))
     if copy_sent:
         assert rows == []
         assert events(case, "copy_overdue") == []
@@ -297,19 +298,22 @@ def test_a_copy_not_sent_in_time_is_reported_to_the_raiser_and_business_manager(
         assert {row.context["due"] for row in rows} == {"2026-12-30T17:00:00+00:00"}
         [event] = events(case, "copy_overdue")
         assert "service manager" in event.text
-    assert sweep_at(at(2026, 12, 30, 17), procs) == []
+    assert sweep_at(at(2026, 12, 30, 17)) == []
     assert Reminder.get(Reminder.kind == "copy").sent_at == at(2026, 12, 30, 17)
 
 
 def test_a_case_whose_procedure_cannot_be_loaded_is_skipped_not_lost(people):
-    raise_at(RAISED, people, load_procedure(TEST_PROCEDURE))
-    # No procedures given: "three-stage" is not a preset, so the case is skipped (logged), not lost.
+    case = raise_at(RAISED, people, load_procedure(TEST_PROCEDURE))
+    version = ProcedureVersion.get_by_id(case.procedure_version_id)
+    # The stored version no longer parses (say, a later portal reads a key differently): skipped, logged, not lost.
+    ProcedureVersion.update(text="id = ", digest="0" * 64).where(ProcedureVersion.id == version.id).execute()
     before = Outbox.select().count()
     with time_machine.travel(at(2026, 12, 29, 17), tick=False):
         assert reminders.sweep(utcnow()) == 0
     assert Outbox.select().count() == before
     assert Escalation.get().next_alert_at == at(2026, 12, 29, 17)
-    # Once the procedure is known, the next sweep sends it.
+    # Once the version can be read again, the next sweep sends what is due.
+    ProcedureVersion.update(text=version.text, digest=version.digest).where(ProcedureVersion.id == version.id).execute()
     assert mail(sweep_at(at(2026, 12, 29, 17, 1))) == sorted(
         [("reminder", people["raiser"].email), ("reminder", people["counterpart"])]
     )
@@ -332,7 +336,7 @@ def test_the_sweep_only_reads_cases_that_are_due(people):
         raise_at(at(2026, 12, 24, hour), people)
     # Reminders "24 hours" all land on Tue 29 Dec 17:00 (after Christmas); sweep in pages of 2.
     with time_machine.travel(at(2026, 12, 29, 17), tick=False):
-        assert reminders.sweep(utcnow(), {"three-stage": factories.procedure()}, batch=2) == 5
+        assert reminders.sweep(utcnow(), batch=2) == 5
     assert Reminder.select().where(Reminder.sent_at.is_null(False)).count() == 5
 
 

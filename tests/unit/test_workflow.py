@@ -146,14 +146,14 @@ def test_raise_requires_the_seed_records(world, field):
     assert Escalation.select().count() == Event.select().count() == Outbox.select().count() == 0
 
 
-def test_add_record_appends_an_event_and_bumps_the_version(world):
+def test_add_record_appends_an_event_and_bumps_the_version(world, proc):
     raiser, _, theirs = world
     case = factories.escalation(raiser, theirs, START)
-    event = workflow.add_record(case, Actor.of(raiser), "Spoke to DC Counter; she will review.", now=START)
+    event = workflow.add_record(proc, case, Actor.of(raiser), "Spoke to DC Counter; she will review.", now=START)
     assert (event.kind, event.text, event.actor_id) == ("record", "Spoke to DC Counter; she will review.", raiser.id)
     assert Escalation.get_by_id(case.id).version == 1
     with pytest.raises(WorkflowError, match="Enter a record"):
-        workflow.add_record(case, Actor.of(raiser), "")
+        workflow.add_record(proc, case, Actor.of(raiser), "")
 
 
 def test_resolve_records_the_agreed_outcome_and_stops_everything(world, proc):
@@ -237,7 +237,8 @@ def test_escalate_requires_a_reason(world, proc):
 def to_last_stage(proc, raiser, theirs):
     case = factories.escalation(raiser, theirs, START)
     workflow.escalate(proc, case, Actor.of(raiser), "Stage 1 failed.", now=START + dt.timedelta(days=7))
-    workflow.escalate(proc, case, Actor.of(raiser), "Stage 2 failed.", now=START + dt.timedelta(days=14))
+    case = Escalation.get_by_id(case.id)
+    workflow.escalate(proc, case, factories.acting(case), "Stage 2 failed.", now=START + dt.timedelta(days=14))
     return Escalation.get_by_id(case.id)
 
 
@@ -247,8 +248,8 @@ def test_escalating_past_the_last_stage_is_refused_and_changes_nothing(world, pr
     # Stage 3 "1 month" from Tue 15 Dec 2026 10:00 -> Fri 15 Jan 2027 17:00.
     assert case.due_at == dt.datetime(2027, 1, 15, 17, 0, tzinfo=UTC)
     before = snapshot(case)
-    with pytest.raises(WorkflowError, match="last stage"):
-        workflow.escalate(proc, case, Actor.of(raiser), "Still unhappy.")
+    with pytest.raises(WorkflowError, match="cannot be escalated further"):
+        workflow.escalate(proc, case, factories.acting(case), "Still unhappy.")
     assert snapshot(case) == before
 
 
@@ -269,7 +270,7 @@ def test_final_decision_before_the_last_stage_is_refused(world, proc):
     raiser, _, theirs = world
     case = factories.escalation(raiser, theirs, START)
     before = snapshot(case)
-    with pytest.raises(WorkflowError, match="only at Stage 3"):
+    with pytest.raises(WorkflowError, match="made at Stage 3: The partnership, not at Stage 1"):
         workflow.decide(proc, case, Actor.of(raiser), "Decided.")
     assert snapshot(case) == before
 
@@ -278,7 +279,7 @@ def test_resolution_at_stage_two_produces_its_proforma(world, proc):
     raiser, _, theirs = world
     case = factories.escalation(raiser, theirs, START)
     workflow.escalate(proc, case, Actor.of(raiser), "Stage 1 failed.", now=START)
-    workflow.resolve(proc, case, Actor.of(raiser), "Agreed: joint visit.", now=START)
+    workflow.resolve(proc, case, factories.acting(case), "Agreed: joint visit.", now=START)
     assert ("resolution_proforma", 1) in [(d.kind, d.stage_index) for d in Document.select()]
 
 
@@ -300,11 +301,12 @@ def test_only_the_raiser_may_withdraw_and_must_say_why(world, proc):
 def test_nothing_acts_on_a_finished_case(world, proc, ending):
     raiser, _, theirs = world
     case = to_last_stage(proc, raiser, theirs) if ending == "decide" else factories.escalation(raiser, theirs, START)
-    getattr(workflow, ending)(proc, case, Actor.of(raiser), "Done.", now=START + dt.timedelta(days=30))
+    actor = factories.acting(case) if ending == "decide" else Actor.of(raiser)
+    getattr(workflow, ending)(proc, case, actor, "Done.", now=START + dt.timedelta(days=30))
     case = Escalation.get_by_id(case.id)
     before = snapshot(case)
     attempts = [
-        lambda: workflow.add_record(case, Actor.of(raiser), "More."),
+        lambda: workflow.add_record(proc, case, Actor.of(raiser), "More."),
         lambda: workflow.resolve(proc, case, Actor.of(raiser), "Again."),
         lambda: workflow.escalate(proc, case, Actor.of(raiser), "Again."),
         lambda: workflow.withdraw(proc, case, Actor.of(raiser), "Again."),
@@ -368,7 +370,8 @@ def test_someone_acting_at_the_new_stage_gets_one_email_with_their_links_not_two
     raiser, _, theirs = world
     case = factories.escalation(raiser, theirs, START)
     workflow.escalate(proc, case, Actor.of(raiser), "No agreement.", now=START + dt.timedelta(hours=1))
-    workflow.escalate(proc, case, Actor.of(raiser), "Managers disagree.", now=START + dt.timedelta(hours=2))
+    case = Escalation.get_by_id(case.id)
+    workflow.escalate(proc, case, factories.acting(case), "Managers disagree.", now=START + dt.timedelta(hours=2))
 
     manager = Contact.get(Contact.role == "business_manager").email  # the last stage's party, and told of escalations
     at_stage_3 = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from portal.db import database
-from portal.models import ActionLink, Escalation, Event, StageParty, StageRecord
-from portal.workflow import Actor, resolve
+from portal.models import ActionLink, Contact, Escalation, Event, Outbox, StageParty, StageRecord
+from portal.workflow import Actor, escalate, resolve
 from tests import factories
 from tests.web.conftest import check_page, sign_in, token
 
@@ -19,6 +19,21 @@ def act(client, case, action, **data):
 def fresh(case) -> Escalation:
     with database.connection_context():
         return Escalation.get_by_id(case.id)
+
+
+def escalate_twice(client, case) -> None:
+    """The raiser escalates stage 1 from the page; a stage-2 line manager escalates stage 2 (from their link)."""
+    contacts = re.findall(
+        r'name="contacts" type="checkbox" value="([^"]+)"',
+        client.get(f"/cases/{case.reference}/escalate").get_data(as_text=True),
+    )
+    assert act(client, case, "escalate", reason="Stage one did not resolve it.", contacts=contacts).status_code == 302
+    assert client.get(f"/cases/{case.reference}/escalate").status_code == 302  # stage 2 is the managers' to escalate
+    page = client.get(f"/cases/{case.reference}").get_data(as_text=True)
+    assert "At Stage 2: Line managers the escalation is made by the raising agency&#39;s line manager" in page
+    with client.application.app_context(), database.connection_context():
+        current = Escalation.get_by_id(case.id)
+        escalate(factories.procedure(), current, factories.acting(current, "escalate"), "Stage two did not either.")
 
 
 def test_action_pages_are_well_formed(client, people, case):
@@ -46,27 +61,56 @@ def test_a_record_too_short_to_be_a_record_is_refused(client, people, case):
         assert not Event.select().where(Event.kind == "record").exists()
 
 
-def test_escalate_to_directory_contacts_and_someone_named(client, people, case):
+def test_escalate_to_directory_contacts_only_when_the_directory_has_everyone(client, people, case):
     sign_in(client, people["raiser"])
     form = client.get(f"/cases/{case.reference}/escalate").get_data(as_text=True)
     ticked = re.findall(r'name="contacts" type="checkbox" value="([^"]+)" checked', form)
     assert len(ticked) == 2  # both agencies' line managers, pre-ticked from the directory
+    assert 'name="other_email"' not in form
     response = act(
         client,
         case,
         "escalate",
         reason="No strategy discussion by the deadline.",
         contacts=ticked[:1],
-        other_name="Sgt Lee",
-        other_email="sgt.lee@police.example",
+        other_name="Someone Outside",
+        other_email="someone@outside.example",  # no field for it: never a party
     )
     assert response.status_code == 302
-    case = fresh(case)
-    assert case.stage_index == 1
     with database.connection_context():
         stage = StageRecord.get(StageRecord.escalation == case.id, StageRecord.stage_index == 1)
         emails = {p.email for p in StageParty.select().where(StageParty.stage == stage)}
-    assert emails == {ticked[0].split("|")[1], "sgt.lee@police.example"}
+    assert emails == {ticked[0].split("|")[1]}
+
+
+def test_a_role_missing_from_the_directory_may_be_typed_in_and_is_marked_and_told(app, client, people, case):
+    with app.app_context(), database.connection_context():
+        Contact.delete().where((Contact.agency == people["theirs"].id) & (Contact.role == "line_manager")).execute()
+    sign_in(client, people["raiser"])
+    form = client.get(f"/cases/{case.reference}/escalate").get_data(as_text=True)
+    assert "Name of the other agency&#39;s line manager (not in the directory)" in form
+    ticked = re.findall(r'name="contacts" type="checkbox" value="([^"]+)" checked', form)
+    response = act(
+        client,
+        case,
+        "escalate",
+        reason="No strategy discussion by the deadline.",
+        contacts=ticked,
+        other_name="Sgt Lee",
+        other_email="Sgt.Lee@Police.example",
+    )
+    assert response.status_code == 302
+    with app.app_context(), database.connection_context():
+        stage = StageRecord.get(StageRecord.escalation == case.id, StageRecord.stage_index == 1)
+        typed = StageParty.get((StageParty.stage == stage) & (StageParty.email == "sgt.lee@police.example"))
+        assert (typed.party, typed.verified) == ("counterpart.line_manager", False)
+        manager = Contact.get(Contact.role == "business_manager").email
+        told = Outbox.get(
+            (Outbox.escalation == case.id) & (Outbox.purpose == "escalated") & (Outbox.recipient_email == manager)
+        )
+        assert told.context["unverified"] == ["Sgt Lee (sgt.lee@police.example)"]
+    page = client.get(f"/cases/{case.reference}").get_data(as_text=True)
+    assert "Sgt Lee (sgt.lee@police.example, typed in: not from the directory)" in page
 
 
 def test_escalate_needs_a_reason_and_someone_to_act(client, people, case):
@@ -104,17 +148,11 @@ def test_withdraw_by_the_raiser(client, people, case):
 
 def test_the_final_decision_belongs_to_the_last_stage(client, people, case):
     sign_in(client, people["raiser"])
-    for reason in ("Stage one did not resolve it.", "Stage two did not resolve it either."):
-        contacts = re.findall(
-            r'name="contacts" type="checkbox" value="([^"]+)"',
-            client.get(f"/cases/{case.reference}/escalate").get_data(as_text=True),
-        )
-        assert act(client, case, "escalate", reason=reason, contacts=contacts).status_code == 302
+    escalate_twice(client, case)
     assert fresh(case).stage_index == 2
     assert client.get(f"/cases/{case.reference}/decide").status_code == 302  # not the raiser's to decide
-    assert "The final decision is made at Stage 3: The partnership" in client.get(f"/cases/{case.reference}").get_data(
-        as_text=True
-    )
+    page = client.get(f"/cases/{case.reference}").get_data(as_text=True)
+    assert "The final decision is made by the people named for Stage 3: The partnership" in page
     assert client.get(f"/cases/{case.reference}/escalate").status_code == 302  # no stage after the last
     assert "it cannot be escalated further" in client.get(f"/cases/{case.reference}").get_data(as_text=True)
     client.post("/sign-out", data={"csrf_token": token(client, "/cases/")})
@@ -184,11 +222,7 @@ def test_a_stale_escalate_form_at_what_is_now_the_last_stage_keeps_the_reason(cl
     sign_in(client, people["raiser"])
     url = f"/cases/{case.reference}/escalate"
     csrf = token(client, url)
-    for reason in ("Stage one did not resolve it.", "Stage two did not resolve it either."):
-        contacts = re.findall(
-            r'name="contacts" type="checkbox" value="([^"]+)"', client.get(url).get_data(as_text=True)
-        )
-        assert act(client, case, "escalate", reason=reason, contacts=contacts).status_code == 302
+    escalate_twice(client, case)
     # A form opened at stage 1 and sent now that the case is at the last stage.
     response = client.post(url, data={"csrf_token": csrf, "reason": "Typed before the others escalated it."})
     page = response.get_data(as_text=True)

@@ -89,8 +89,8 @@ def test_cli_reports_every_bad_row_and_imports_nothing(runner, tmp_path):
     errors = result.stderr
     assert "line 3: role 'boss' is not one of" in errors
     assert (
-        "line 4: agency is empty; email 'not-an-email' is not an email address; secure 'perhaps' must be yes or no"
-        in errors
+        "line 4: agency is empty; email 'not-an-email' is not an email address (an email address must have an @-sign); "
+        "secure 'perhaps' must be yes or no" in errors
     )
     assert "line 5: repeats an earlier row" in errors
     assert "line 2" not in errors

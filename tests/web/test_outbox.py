@@ -412,8 +412,8 @@ def test_the_raiser_told_of_the_final_decision_gets_the_case_link_and_no_deadlin
 
     procedure, raiser = factories.procedure(), case.raiser
     escalate(procedure, case, Actor.of(raiser), "No agreement at stage 1.")
-    escalate(procedure, case, Actor.of(raiser), "No agreement at stage 2.")
-    decide(procedure, case, Actor(email="chair@partnership.example", name="Chair"), "A strategy meeting by Friday.")
+    escalate(procedure, case, factories.acting(case, "escalate"), "No agreement at stage 2.")
+    decide(procedure, case, factories.acting(case, "decide"), "A strategy meeting by Friday.")
     send_all()
 
     (told,) = [

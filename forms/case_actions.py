@@ -47,6 +47,13 @@ class ResolveForm(PortalForm):
         "Enter the agreed outcome",
         "The written statement of the outcome agreed by the agencies, including any action to be taken",
     )
+    outstanding = StringField(
+        "How will any outstanding issues be pursued? (optional)",
+        widget=GovCharacterCount(),
+        description="Who will do what, and by when. Leave it empty if nothing is outstanding",
+        validators=[Length(max=RECORD_MAX, message=f"This must be {RECORD_MAX:,} characters or fewer")],
+        render_kw={"maxlength": RECORD_MAX},
+    )
     learning = RadioField(
         "Should any learning or gap in policy go to the partnership?",
         widget=GovRadioInput(),
@@ -115,3 +122,22 @@ class DecideForm(PortalForm):
         "The decision, the reasons for it and the actions each agency must take",
     )
     submit = SubmitField("Record final decision", widget=GovSubmitInput())
+
+
+class AgreeForm(PortalForm):
+    note = StringField(
+        "Anything to add (optional)",
+        widget=GovCharacterCount(),
+        validators=[Length(max=RECORD_MAX, message=f"This must be {RECORD_MAX:,} characters or fewer")],
+        render_kw={"maxlength": RECORD_MAX},
+    )
+    submit = SubmitField("Confirm it is resolved", widget=GovSubmitInput())
+
+
+class ContestForm(PortalForm):
+    reason = record_field(
+        "Why is it not resolved?",
+        "Enter why it is not resolved",
+        "What is still unresolved for your agency, and what needs to happen for the child",
+    )
+    submit = SubmitField("Reopen at the next stage", widget=GovSubmitInput())

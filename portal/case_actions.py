@@ -14,10 +14,13 @@ from dataclasses import dataclass
 
 from peewee import fn
 
-from portal.models import ActionLink, Agency, Contact, Escalation, StageParty, StageRecord, User
+from portal.models import ActionLink, Agency, Contact, Escalation, StageParty, StageRecord, User, utcnow
 from portal.procedure import Procedure, Stage
+from portal.workdays import format_london
 
-ACTIONS = ("record", "resolve", "escalate", "decide", "withdraw")
+ON_OPEN_CASES = ("record", "resolve", "escalate", "decide", "withdraw")
+AFTER_RESOLUTION = ("agree", "contest")  # the other side's answer to a resolution, within contest_within
+ACTIONS = ON_OPEN_CASES + AFTER_RESOLUTION
 
 
 @dataclass(frozen=True)
@@ -132,22 +135,40 @@ def answer(case: Escalation, procedure: Procedure, actor: Actor, action: str) ->
     return answers(case, procedure, actor)[action]
 
 
+def _on_the_resolution(case: Escalation, procedure: Procedure, actor: Actor) -> Answer:
+    """Agree or contest a resolution: the other side's parties at that stage, through the links they were sent,
+    until `contest_until`."""
+    if case.status != "resolved" or case.contest_until is None:
+        return Answer(False, f"{case.reference} is {case.status}: there is no resolution to answer.")
+    if utcnow() > case.contest_until:
+        return Answer(
+            False, f"The time to say whether the resolution stands ended {format_london(case.contest_until)}."
+        )
+    link = actor.link
+    if link is None or link.action not in AFTER_RESOLUTION or link.escalation_id != case.id:
+        stage = procedure.stage(case.stage_index).name
+        return Answer(False, f"The other agency's people named at {stage} are asked, by email, whether it stands.")
+    return ALLOWED
+
+
 def answers(case: Escalation, procedure: Procedure, actor: Actor) -> dict[str, Answer]:
     """Every action's answer for this person on this case now."""
-    if case.status != "open":
-        closed = Answer(False, f"{case.reference} is {case.status}: nothing more can be done on it.")
-        return dict.fromkeys(ACTIONS, closed)
     if actor.user is not None and actor.user.role == "admin":
         admin = Answer(False, "Administrators manage the portal; they do not act on cases.")
         return dict.fromkeys(ACTIONS, admin)
     if actor.link is not None and (reason := _link_reason(case, procedure, actor)):
         return dict.fromkeys(ACTIONS, Answer(False, reason))
+    after = dict.fromkeys(AFTER_RESOLUTION, _on_the_resolution(case, procedure, actor))
+    if case.status != "open":
+        closed = Answer(False, f"{case.reference} is {case.status}: nothing more can be done on it.")
+        return dict.fromkeys(ON_OPEN_CASES, closed) | after
     standing = _Standing(case, actor)
     stage = procedure.stage(case.stage_index)
+    result: dict[str, Answer] = dict(after)
     last = case.stage_index >= procedure.last_index
     party_now = standing.party_now(stage)
     named = f"the people named for {stage.name}"
-    result = {
+    result |= {
         "record": ALLOWED
         if standing.raiser or party_now
         else Answer(False, f"Only the person who raised it and {named} can add a record."),

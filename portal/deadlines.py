@@ -1,4 +1,4 @@
-"""When each stage is due and when its reminders fire: DESIGN.md's deadline rules applied to a procedure."""
+"""When each stage is due and when its reminders fire: the rules of docs/deadlines.md applied to a procedure."""
 
 from __future__ import annotations
 

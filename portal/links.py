@@ -13,9 +13,12 @@ import hashlib
 import hmac
 import secrets
 
+from peewee import fn
+
 from portal.models import ActionLink, Escalation, utcnow
 
-ACTIONS = ("resolve", "escalate", "decide")
+ACTIONS = ("resolve", "escalate", "decide", "agree", "contest")
+AFTER_RESOLUTION = ("agree", "contest")  # the other side's answer to a resolution: they act on a resolved case
 _secret: bytes | None = None
 _grace = dt.timedelta(hours=72)  # LINK_GRACE_HOURS: a manager acting the morning after the deadline is not refused
 
@@ -93,7 +96,7 @@ def find_link(token: str, now: dt.datetime | None = None) -> ActionLink:
         raise LinkRefused("used", link)
     if (
         link.superseded_at is not None
-        or link.escalation.status != "open"
+        or link.escalation.status != ("resolved" if link.action in AFTER_RESOLUTION else "open")
         or link.escalation.stage_index != link.stage_index
     ):
         raise LinkRefused("superseded", link)
@@ -102,14 +105,17 @@ def find_link(token: str, now: dt.datetime | None = None) -> ActionLink:
     return link
 
 
-def supersede_links(escalation: Escalation, stage_index: int, now: dt.datetime) -> None:
-    """The stage has ended: every link still open for it stops working."""
-    ActionLink.update(superseded_at=now).where(
+def supersede_links(escalation: Escalation, stage_index: int, now: dt.datetime, recipient: str = "") -> None:
+    """The stage has ended (or, given a `recipient`, that person has answered): their open links stop working."""
+    still_open = (
         (ActionLink.escalation == escalation)
         & (ActionLink.stage_index == stage_index)
         & ActionLink.used_at.is_null()
         & ActionLink.superseded_at.is_null()
-    ).execute()
+    )
+    if recipient:
+        still_open &= fn.LOWER(ActionLink.recipient_email) == recipient.lower()
+    ActionLink.update(superseded_at=now).where(still_open).execute()
 
 
 def use_link(link: ActionLink, now: dt.datetime) -> None:

@@ -1,7 +1,7 @@
 """Email: outbox rows written inside transitions, the hook that wakes the sender after commit,
 building each message from its row, and delivering it (SMTP, or .eml files for the demo).
 
-Delivery is at least once (SECURITY.md E): a sender claims a row under a lease, sends, then marks
+Delivery is at least once (docs/security.md, 'Mail delivery'): a sender claims a row under a lease, sends, then marks
 it sent in its own transaction. A crash or timeout between the relay's acceptance and that mark
 sends the message again, with the same Message-ID, so receivers can tell it is a repeat.
 """
@@ -102,7 +102,13 @@ SUBJECTS = {
 CLOSED_PURPOSES = {"resolved", "decided", "withdrawn", "document"}
 # Mail for the raiser and the Business Manager, who have accounts: it links to the case page.
 CASE_LINK_PURPOSES = CLOSED_PURPOSES | {"escalated", "business_manager_update"}
-LINK_LABELS = {"resolve": "Resolve", "escalate": "Escalate", "decide": "Decide"}
+LINK_LABELS = {
+    "resolve": "Resolve",
+    "escalate": "Escalate",
+    "decide": "Decide",
+    "agree": "I agree it is resolved",
+    "contest": "It is not resolved",
+}
 # Control characters and every line break Python knows (\r \n \v \f \x1c-\x1e \x85 \u2028 \u2029).
 _UNSAFE_IN_HEADER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
@@ -165,7 +171,7 @@ MESSAGE_POLICY = default_policy.clone(header_factory=_HEADERS)
 
 
 def message_id_for(idempotency_key: str, secret: str, base_url: str) -> str:
-    """The same for every retry of a row, and unguessable without the secret (SECURITY.md E)."""
+    """The same for every retry of a row, and unguessable without the secret (docs/security.md, 'Mail delivery')."""
     digest = hmac.new(secret.encode(), idempotency_key.encode(), hashlib.sha256).hexdigest()[:32]
     host = urlsplit(base_url).hostname or "portal.invalid"
     return f"<{digest}@{host}>"
@@ -229,6 +235,9 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         "links": [],
         "child": None,
         "unverified": [str(person) for person in ctx.get("unverified") or []],  # typed in, not from the directory
+        "outstanding": "",  # how outstanding issues will be pursued: with the outcome, for secure addresses only
+        "reopened": bool(ctx.get("reopened")),  # a resolution the other side contested
+        "contest_until": format_london(_as_utc(ctx.get("contest_until"))) if ctx.get("contest_until") else "",
     }
     if case is None:
         return context | {"reference": "", "stage_name": "", "due": "", "last_stage": False}
@@ -268,6 +277,7 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
             "summary": case.summary,
             "outcome_sought": case.outcome_sought,
             "outcome": case.outcome,
+            "outstanding": str(ctx.get("outstanding") or ""),
         }
     return context
 

@@ -135,6 +135,9 @@ class Escalation(BaseModel):
     child_identifier = CharField(max_length=60, default="")
     child_on_plan = BooleanField(default=False)
     child_looked_after = BooleanField(default=False)
+    # The child's own child protection chair or IRO, named by the raiser: the only one told about this child
+    child_chair_name = CharField(max_length=200, default="")
+    child_chair_email = CharField(max_length=254, default="")
     # Who disagrees with whom
     raiser = ForeignKeyField(User, backref="raised", on_delete="RESTRICT")
     raiser_role = CharField(max_length=200, default="")
@@ -160,6 +163,7 @@ class Escalation(BaseModel):
     due_at = UTCDateTimeField(null=True, index=True)
     next_alert_at = UTCDateTimeField(null=True, index=True)
     outcome = TextField(default="")
+    contest_until = UTCDateTimeField(null=True)  # resolved: until then the other side may say it is not resolved
     version = IntegerField(default=0)  # bumped by every transition
     submission_key = CharField(max_length=64, null=True, unique=True)  # one case per submitted form
     created_at = UTCDateTimeField(default=utcnow)

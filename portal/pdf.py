@@ -1,4 +1,4 @@
-"""HTML to PDF with WeasyPrint, in a child process with a wall-clock limit (SECURITY.md A6.1, A6.2).
+"""HTML to PDF with WeasyPrint, in a child process with a wall-clock limit (docs/security.md, 'The PDF sandbox').
 
 huey's thread workers cannot interrupt a task, so a pathological record that makes layout run for minutes
 would hold a worker for good: the child is killed at the limit instead. The child fetches nothing but files

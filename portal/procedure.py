@@ -170,6 +170,7 @@ class Procedure:
     secure_domains: tuple[str, ...] = ()
     source: str = ""
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    contest_within: Duration = field(default_factory=lambda: Duration.parse("2 working days"))
     text: str = field(default="", compare=False, repr=False)  # the file as read: what a case's version stores
     digest: str = field(default="", compare=False)  # SHA-256 of `text`: the version a case is raised under
 
@@ -187,7 +188,7 @@ class Procedure:
 _TOP_KEYS = {
     "id", "name", "partnership", "calendar", "close_of_business", "imminent_risk", "reminders",
     "closed_days", "stages", "imminent_risk_notify", "specific_circumstances", "raise_documents",
-    "final_documents", "secure_domains", "source",
+    "final_documents", "secure_domains", "source", "contest_within",
 }  # fmt: skip
 _STAGE_KEYS = {
     "key", "name", "parties", "resolve_within", "escalate_within", "records", "notify", "copies",
@@ -408,6 +409,7 @@ def parse_procedure(data: dict, path: str, default_id: str = "") -> Procedure:
         final_documents=reader.documents(data, "final_documents", top),
         secure_domains=tuple(d.lower() for d in reader.text_list(data, "secure_domains", top)),
         source=reader.text(data, "source", top, required=False),
+        contest_within=reader.duration(data, "contest_within", top, required=False) or Duration.parse("2 working days"),
         warnings=tuple(reader.warnings),
     )
 

@@ -6,7 +6,7 @@ the number open, and a consumer that was down catches up in one run. Each case i
 handled in its own transaction that claims the case, marks its due alerts sent
 (conditionally), writes their outbox rows under unique keys and moves
 `next_alert_at` on: two sweeps at once, or a sweep killed half-way, send nothing
-twice (SECURITY.md C, rule 5).
+twice (docs/security.md, 'Reminders sent once').
 """
 
 from __future__ import annotations

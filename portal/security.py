@@ -1,4 +1,4 @@
-"""Security headers on every response, with a fresh CSP nonce per request (CONVENTIONS.md)."""
+"""Security headers on every response, with a fresh CSP nonce per request (docs/security.md, 'Response headers')."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ def _headers(response: Response) -> Response:
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
-    # same-origin, not no-referrer: Flask-WTF refuses HTTPS POSTs without a Referer (SECURITY.md A4.2).
+    # same-origin, not no-referrer: Flask-WTF refuses HTTPS POSTs without a Referer
+    # (docs/security.md, 'Cross-site request forgery').
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"

@@ -1,7 +1,7 @@
 """Server-side sign-in sessions: a random id in the (signed) cookie, its hash in the database.
 
 A copied cookie dies with the row (sign-out, account disabled); idle and absolute
-timeouts are enforced from the row, not the cookie (SECURITY.md A2.2, A2.3).
+timeouts are enforced from the row, not the cookie (docs/security.md, 'Sessions').
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """After a commit, wake the task queue for the rows just written.
 
-The queue is only a wake-up (SECURITY.md C): the minute sweeps find every row a lost wake-up missed, so with no
-enqueuer installed (tests that step tasks themselves, a queue that is down) nothing is lost, only later.
+The queue is only a wake-up (docs/security.md, 'Task queue delivery'): the minute sweeps find every row a lost
+wake-up missed, so with no enqueuer installed (tests that step tasks themselves, a queue that is down) nothing
+is lost, only later.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Working-day calendar: the deadline rules of DESIGN.md, exactly.
+"""Working-day calendar: the deadline rules of docs/deadlines.md, exactly.
 
 Every instant in and out is an aware datetime; results are UTC. Dates are
 London dates. Hour arithmetic is done in UTC so that "24 hours" across a

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from peewee import IntegrityError
 
 from portal import links
-from portal.case_actions import Actor, answer, escalated_by
+from portal.case_actions import AFTER_RESOLUTION, Actor, answer, escalated_by
 from portal.db import database
 from portal.deadlines import schedule_stage
 from portal.documents import wake_renderer
@@ -57,6 +57,8 @@ class EscalationDetails:
     child_identifier: str = ""
     child_on_plan: bool = False
     child_looked_after: bool = False
+    child_chair_name: str = ""
+    child_chair_email: str = ""
     raiser_role: str = ""
     raiser_agency_id: int | None = None
     raiser_contact_details: str = ""
@@ -305,6 +307,12 @@ def raise_escalation(
                 child_identifier=details.child_identifier.strip(),
                 child_on_plan=details.child_on_plan,
                 child_looked_after=details.child_looked_after,
+                child_chair_name=details.child_chair_name.strip()
+                if details.child_on_plan or details.child_looked_after
+                else "",
+                child_chair_email=details.child_chair_email.strip().lower()
+                if details.child_on_plan or details.child_looked_after
+                else "",
                 raiser=raiser,
                 raiser_role=details.raiser_role.strip(),
                 raiser_agency=details.raiser_agency_id or raiser.agency_id,
@@ -376,19 +384,63 @@ def _finish(
     documents: tuple[str, ...] = (),
     **data,
 ) -> None:
-    """End the current stage and the case: resolved, closed by decision, or withdrawn."""
+    """End the current stage and the case: resolved, closed by decision, or withdrawn. Everyone involved so far
+    is told; after a resolution the other side's parties at the stage are asked whether it stands."""
     with database.atomic():
         _use_link(actor, escalation, now)
         ending = {"resolved": "resolved", "closed": "decided", "withdrawn": "withdrawn"}[status]
-        _save_transition(escalation, status=status, outcome=text, closed_at=now, next_alert_at=None)
+        other_side = _other_side(escalation, actor) if status == "resolved" else []
+        contest_until = procedure.contest_within.after(now, procedure.calendar) if other_side else None
+        _save_transition(
+            escalation, status=status, outcome=text, closed_at=now, next_alert_at=None, contest_until=contest_until
+        )
         _end_stage(escalation, ending, text, now)
         _event(escalation, kind, actor, now, text, **data)
         asked = _documents(escalation, documents, escalation.stage_index, now)
+        for party in other_side:
+            for action in AFTER_RESOLUTION:
+                links.issue_link(escalation, escalation.stage_index, party.email, party.name, action, contest_until)
         key = f"{escalation.reference}/stage{escalation.stage_index + 1}"
-        people = resolve_parties(procedure, ("raiser",), escalation) + business_managers(procedure, escalation)
-        outbox = _queue_to(escalation, kind, people, key, stage_index=escalation.stage_index)
+        context = {"stage_index": escalation.stage_index, "outstanding": data.get("outstanding", "")}
+        if contest_until is not None:
+            context["contest_until"] = contest_until.isoformat()
+        outbox = _queue_to(escalation, kind, everyone_so_far(procedure, escalation), key, **context)
     wake_sender(outbox)
     wake_renderer(asked)
+
+
+def everyone_so_far(procedure: Procedure, escalation: Escalation) -> list[Recipient]:
+    """Every party of every stage so far, the raiser and the Business Manager: all who must learn an outcome."""
+    people: dict[str, Recipient] = {}
+    for r in resolve_parties(procedure, ("raiser",), escalation) + business_managers(procedure, escalation):
+        people.setdefault(r.email.lower(), r)
+    named = StageParty.select().join(StageRecord).where(StageRecord.escalation == escalation).order_by(StageParty.id)
+    for p in named:
+        people.setdefault(p.email.lower(), Recipient(p.party, p.name, p.email, p.secure, p.contact_id, p.verified))
+    return list(people.values())
+
+
+def _side(party: str) -> str | None:
+    side = party.partition(".")[0]
+    return side if side in ("raiser", "counterpart") else None
+
+
+def _other_side(escalation: Escalation, actor: Actor) -> list[StageParty]:
+    """The parties at the current stage from the agency that did not record the resolution."""
+    here = list(
+        StageParty.select()
+        .join(StageRecord)
+        .where((StageRecord.escalation == escalation) & (StageRecord.stage_index == escalation.stage_index))
+        .order_by(StageParty.id)
+    )
+    email = (actor.email or "").lower()
+    mine = {_side(p.party) for p in here if p.email.lower() == email}
+    if actor.user is not None and actor.user.id == escalation.raiser_id:
+        mine.add("raiser")
+    mine.discard(None)
+    if len(mine) != 1:  # the partnership's own people, or someone on both sides: nobody to ask
+        return []
+    return [p for p in here if _side(p.party) not in (None, *mine)]
 
 
 def resolve(
@@ -398,8 +450,10 @@ def resolve(
     statement: str,
     learning: str = "",
     now: dt.datetime | None = None,
+    outstanding: str = "",
 ) -> None:
-    """Agreement reached at the current stage; the agreed outcome statement is the record."""
+    """Agreement reached at the current stage: the agreed outcome and how any outstanding issues will be pursued
+    (Salford 2.5) are the record."""
     now = _now(now)
     statement = _required_text(statement, "the agreed outcome")
     _require(procedure, escalation, actor, "resolve")
@@ -414,6 +468,7 @@ def resolve(
         statement,
         stage.resolve_documents,
         learning=(learning or "").strip()[:MAX_TEXT],
+        outstanding=(outstanding or "").strip()[:MAX_TEXT],
     )
 
 
@@ -449,27 +504,69 @@ def escalate(
     now = _now(now)
     reason = _required_text(reason, "the reason for escalating")
     _require(procedure, escalation, actor, "escalate")
-    nxt = procedure.stage(escalation.stage_index + 1)
-    unverified = [f"{p.name} ({p.email})" for p in named or [] if not p.verified]
     with database.atomic():
         _use_link(actor, escalation, now)
         _end_stage(escalation, "escalated", reason, now)
-        _save_transition(escalation, stage_index=nxt.index, stage_started_at=now)
-        _event(escalation, "escalated", actor, now, reason, to_stage=nxt.key, unverified=unverified)
-        record, outbox = _start_stage(procedure, escalation, nxt, now, named)
-        key = f"{escalation.reference}/stage{nxt.index + 1}"
-        acting = {p.email.lower() for p in StageParty.select().where(StageParty.stage == record)}
-        people = resolve_parties(procedure, ("raiser",), escalation) + business_managers(procedure, escalation)
-        # Someone who acts at the new stage has its "Action needed" email, with their links: not a second one.
-        people = [p for p in people if p.email.lower() not in acting]
-        # The Business Manager learns of anyone typed in, so the directory can be completed.
-        outbox += _queue_to(escalation, "escalated", people, key, stage_index=nxt.index, unverified=unverified)
-        Escalation.update(due_at=record.due_at, next_alert_at=next_alert_at(escalation)).where(
-            Escalation.id == escalation.id
-        ).execute()
-        escalation.due_at = record.due_at
+        record, outbox = _to_next_stage(procedure, escalation, actor, now, "escalated", reason, named)
     wake_sender(outbox)
     return record
+
+
+def contest(
+    procedure: Procedure, escalation: Escalation, actor: Actor, reason: str, now: dt.datetime | None = None
+) -> StageRecord:
+    """The other side says the resolution does not resolve it: the case reopens at the next stage."""
+    now = _now(now)
+    reason = _required_text(reason, "why it is not resolved")
+    _require(procedure, escalation, actor, "contest")
+    with database.atomic():
+        _use_link(actor, escalation, now)
+        links.supersede_links(escalation, escalation.stage_index, now)  # the others' agree / contest links
+        _save_transition(escalation, status="open", outcome="", closed_at=None, contest_until=None)
+        record, outbox = _to_next_stage(procedure, escalation, actor, now, "contested", reason)
+    wake_sender(outbox)
+    return record
+
+
+def agree(procedure: Procedure, escalation: Escalation, actor: Actor, note: str = "", now=None) -> Event:
+    """The other side confirms the resolution stands."""
+    now = _now(now)
+    _require(procedure, escalation, actor, "agree")
+    with database.atomic():
+        _use_link(actor, escalation, now)
+        links.supersede_links(escalation, escalation.stage_index, now, recipient=actor.email)  # their contest link
+        return _event(escalation, "agreed", actor, now, (note or "").strip()[:MAX_TEXT])
+
+
+def _to_next_stage(
+    procedure: Procedure,
+    escalation: Escalation,
+    actor: Actor,
+    now: dt.datetime,
+    kind: str,
+    reason: str,
+    named: list[Recipient] | None = None,
+) -> tuple[StageRecord, list[int]]:
+    """Start the next stage now (escalated, or reopened by a contested resolution); inside the caller's
+    transaction, after the current stage has ended."""
+    nxt = procedure.stage(escalation.stage_index + 1)
+    unverified = [f"{p.name} ({p.email})" for p in named or [] if not p.verified]
+    _save_transition(escalation, stage_index=nxt.index, stage_started_at=now)
+    _event(escalation, kind, actor, now, reason, to_stage=nxt.key, unverified=unverified)
+    record, outbox = _start_stage(procedure, escalation, nxt, now, named)
+    key = f"{escalation.reference}/stage{nxt.index + 1}"
+    acting = {p.email.lower() for p in StageParty.select().where(StageParty.stage == record)}
+    people = resolve_parties(procedure, ("raiser",), escalation) + business_managers(procedure, escalation)
+    # Someone who acts at the new stage has its "Action needed" email, with their links: not a second one.
+    people = [p for p in people if p.email.lower() not in acting]
+    # The Business Manager learns of anyone typed in, so the directory can be completed.
+    context = {"stage_index": nxt.index, "unverified": unverified, "reopened": kind == "contested"}
+    outbox += _queue_to(escalation, "escalated", people, key, **context)
+    Escalation.update(due_at=record.due_at, next_alert_at=next_alert_at(escalation)).where(
+        Escalation.id == escalation.id
+    ).execute()
+    escalation.due_at = record.due_at
+    return record, outbox
 
 
 def record_view(escalation: Escalation, actor: Actor, now: dt.datetime | None = None, **data) -> Event:

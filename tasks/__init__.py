@@ -3,7 +3,8 @@
 `huey` carries the work: sending mail and rendering PDFs, one task per row. `schedule` carries the minute sweeps
 (reminders, outbox replay, pending documents) and is served by a consumer of its own, so a sweep never waits behind
 a send to a relay that hangs or a slow render. Both live in the same storage (`HUEY_URL`), under `HUEY_NAME` and
-`HUEY_NAME`-schedule. huey only wakes things up; the database is the source of truth (SECURITY.md C).
+`HUEY_NAME`-schedule. huey only wakes things up; the database is the source of truth
+(docs/security.md, 'Task queue delivery').
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Sending the outbox. The database schedule is authoritative: huey only wakes senders up (SECURITY.md C).
+"""Sending the outbox. The database schedule is authoritative: huey only wakes senders up
+(docs/security.md, 'Task queue delivery').
 
 `send_outbox` makes one attempt at one row and never uses huey's retries (a retry in flight dies with
 its consumer anyway); a failed attempt writes the next attempt's time on the row, and `replay_outbox`

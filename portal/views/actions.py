@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
-from forms.case_actions import DecideForm, EscalateForm, ResolveForm
+from forms.case_actions import AgreeForm, ContestForm, DecideForm, EscalateForm, ResolveForm
 from portal.access import stage_party
 from portal.auth import public
 from portal.case_actions import Actor, answer
@@ -17,11 +17,17 @@ from portal.models import ActionLink
 from portal.registry import registry
 from portal.views.cases import named_from, prepare_escalate_form
 from portal.views.errors import keeps_answers
-from portal.workflow import WorkflowError, decide, escalate, record_view, resolve
+from portal.workflow import WorkflowError, agree, contest, decide, escalate, record_view, resolve
 
 bp = Blueprint("actions", __name__, url_prefix="/a")
 
-FORMS = {"resolve": ResolveForm, "escalate": EscalateForm, "decide": DecideForm}
+FORMS = {
+    "resolve": ResolveForm,
+    "escalate": EscalateForm,
+    "decide": DecideForm,
+    "agree": AgreeForm,
+    "contest": ContestForm,
+}
 REFUSED_STATUS = {"unknown": 404, "used": 410, "expired": 410, "superseded": 410}
 
 
@@ -73,7 +79,11 @@ def link(token: str):
         try:
             if link.action == "resolve":
                 learning = form.learning_details.data if form.learning.data == "yes" else ""
-                resolve(procedure, case, actor, form.statement.data, learning=learning)
+                resolve(procedure, case, actor, form.statement.data, learning, outstanding=form.outstanding.data)
+            elif link.action == "agree":
+                agree(procedure, case, actor, form.note.data)
+            elif link.action == "contest":
+                contest(procedure, case, actor, form.reason.data)
             elif link.action == "escalate":
                 escalate(procedure, case, actor, form.reason.data, named=named_from(form, procedure, missing))
             else:

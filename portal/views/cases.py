@@ -131,7 +131,7 @@ def document(reference: str, document_id: int):
     response = send_file(
         BytesIO(record.content),
         mimetype="application/pdf",
-        as_attachment=True,  # SECURITY.md A6.3: saved, never rendered in the portal's origin
+        as_attachment=True,  # saved, never rendered in the portal's origin (docs/security.md, 'The PDF sandbox')
         download_name=record.filename,
         etag=record.sha256,
     )
@@ -187,7 +187,7 @@ def act(reference: str, action: str):
                 flash("Your record was added.")
             elif action == "resolve":
                 learning = form.learning_details.data if form.learning.data == "yes" else ""
-                resolve(procedure, case, actor, form.statement.data, learning=learning)
+                resolve(procedure, case, actor, form.statement.data, learning, outstanding=form.outstanding.data)
                 flash("The escalation is resolved. Everyone involved has been told.")
             elif action == "escalate":
                 escalate(procedure, case, actor, form.reason.data, named=named_from(form, procedure, missing))

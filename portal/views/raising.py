@@ -152,6 +152,8 @@ def _details(answers: dict) -> EscalationDetails:
         child_identifier=answers.get("child_identifier") or "",
         child_on_plan=answers["child_on_plan"] == "yes",
         child_looked_after=answers["child_looked_after"] == "yes",
+        child_chair_name=answers.get("chair_name") or "",
+        child_chair_email=answers.get("chair_email") or "",
         raiser_role=answers["raiser_role"],
         raiser_agency_id=int(answers["raiser_agency"]),
         raiser_contact_details=answers["raiser_contact_details"],
@@ -195,6 +197,8 @@ def _summary(answers: dict) -> list[dict]:
     applies = {
         "category_other": "other" in (answers.get("categories") or []),
         "lead_name": answers.get("lead_aware") == "yes",
+        "chair_name": "yes" in (answers.get("child_on_plan"), answers.get("child_looked_after")),
+        "chair_email": "yes" in (answers.get("child_on_plan"), answers.get("child_looked_after")),
     }
     rows = []
     for page, form_class in PAGES:

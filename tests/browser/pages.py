@@ -22,6 +22,8 @@ class Answers:
     identifier: str = "CSC-20417"
     on_plan: str = "Yes"
     looked_after: str = "No"
+    chair_name: str = "Ruth IRO"
+    chair_email: str = "cp.chair.or.iro@demo.safeguarding.children.partnership.demo.example"
     role: str = "Social Worker"
     contact_details: str = "020 7946 0000, sam.patel@csc.demo.example"
     counterpart_name: str = "DC Jo Williams"
@@ -139,6 +141,9 @@ class Portal:
         self.page.get_by_label("Local identifier (optional)").fill(a.identifier)
         self.choose("Is the child subject to a child protection plan?", a.on_plan)
         self.choose("Is the child looked after?", a.looked_after)
+        if "Yes" in (a.on_plan, a.looked_after):
+            self.page.get_by_label("Name of the child's child protection chair or IRO").fill(a.chair_name)
+            self.page.locator("#chair_email").fill(a.chair_email)
 
     def fill_you(self, a: Answers) -> None:
         self.page.get_by_label("Your role").fill(a.role)

@@ -64,7 +64,14 @@ def cases(live_server) -> Cases:
         last = raise_escalation(
             procedure,
             raiser,
-            details("Drew Last", child_on_plan=True, imminent_risk=True, specific_circumstance="media_attention"),
+            details(
+                "Drew Last",
+                child_on_plan=True,
+                child_chair_name="Ruth IRO",
+                child_chair_email="cp.chair.or.iro@hounslow.safeguarding.children.partnership.demo.example",
+                imminent_risk=True,
+                specific_circumstance="media_attention",
+            ),
         )
         escalate(procedure, last, Actor.of(raiser), "The practitioners could not agree a plan at stage 1.")
         escalate(procedure, last, factories.acting(last, "escalate"), "The line managers could not agree a plan.")

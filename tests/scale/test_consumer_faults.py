@@ -1,4 +1,4 @@
-"""F1 (SECURITY.md C): a real huey consumer killed with SIGKILL while the relay holds its message.
+"""A real huey consumer killed with SIGKILL while the relay holds its message (docs/security.md, 'Mail delivery').
 
 huey takes a task off its queue when a worker starts it, so the killed attempt is lost with the process;
 the outbox row, still held under its lease, is what brings the message back. Expected: every message

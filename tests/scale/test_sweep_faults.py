@@ -1,4 +1,5 @@
-"""The reminder sweep under faults: concurrent sweeps, and a real consumer killed mid-sweep (SECURITY.md C, F3; D3).
+"""The reminder sweep under faults: concurrent sweeps, and a real consumer killed mid-sweep
+(docs/security.md, 'Reminders sent once').
 
 Every due reminder must reach the outbox exactly once: none missed, none twice.
 """

@@ -161,5 +161,6 @@ def test_nothing_is_allowed_on_a_closed_case_and_each_refusal_says_so(db):
     replies = answers(Escalation.get_by_id(case.id), procedure, Actor.of(raiser))
     assert {reply.allowed for reply in replies.values()} == {False}
     assert {reply.reason for reply in replies.values()} == {
-        f"{case.reference} is withdrawn: nothing more can be done on it."
+        f"{case.reference} is withdrawn: nothing more can be done on it.",
+        f"{case.reference} is withdrawn: there is no resolution to answer.",  # agree, contest
     }

@@ -1,6 +1,6 @@
 """The five seed procedures as presets: each loads cleanly and its timeline matches deadlines worked out by hand.
 
-Every expected instant below was counted on a calendar from the seed's words and DESIGN.md's deadline rules,
+Every expected instant below was counted on a calendar from the seed's words and the rules of docs/deadlines.md,
 not computed with the code under test. Times are UTC: close of business 17:00 London is 17:00Z in winter (GMT)
 and 16:00Z in summer (BST; 2026-03-29 to 2026-10-25 and from 2027-03-28).
 

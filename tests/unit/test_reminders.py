@@ -1,6 +1,6 @@
 """The reminder sweep through a whole case: each alert at its instant, once, to the right people.
 
-Every instant below is worked out by hand from DESIGN.md's deadline rules and the
+Every instant below is worked out by hand from the rules of docs/deadlines.md and the
 test procedure (tests/data/three_stage.toml: reminders "24 hours" and "2 working
 days"; stages of 5 working days, 5 working days and 1 month). England's bank
 holidays around the new year 2026/27: Fri 25 Dec, Mon 28 Dec (Boxing Day

@@ -1,4 +1,4 @@
-"""Working days and durations against DESIGN.md "Deadlines" (and SECURITY.md F "Time").
+"""Working days and durations against docs/deadlines.md (and docs/security.md, 'Time').
 
 No app, no database. Every expected value below was worked out by hand from the
 rules and the gov.uk bank holiday lists, never by calling the code under test; the
@@ -358,7 +358,7 @@ HOURS = [
     ("72 hours", lon(2026, 3, 27, 12), EW, z(2026, 3, 30, 12)),
     # Sat 28 Mar 2026 12:00 GMT + 48h = Mon 30 Mar 12:00Z (13:00 BST)
     ("48 hours", lon(2026, 3, 28, 12), EW, z(2026, 3, 30, 12)),
-    # SECURITY.md's example: Sat 28 Mar 12:00 GMT + 24h = Sun 29 Mar 12:00Z = 13:00 BST (23 wall-clock hours
+    # docs/deadlines.md's example: Sat 28 Mar 12:00 GMT + 24h = Sun 29 Mar 12:00Z = 13:00 BST (23 wall-clock hours
     # would give 12:00 BST); Sunday is not a working day -> close of Mon 30 Mar = 17:00 BST = 16:00Z
     ("24 hours", lon(2026, 3, 28, 12), EW, z(2026, 3, 30, 16)),
     # Fri 23 Oct 2026 12:00 BST (11:00Z) + 72h = Mon 26 Oct 11:00Z = 11:00 GMT (wall-clock would be 12:00Z)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from peewee import DatabaseError
 
 from portal import workflow
@@ -171,11 +172,73 @@ def test_resolve_records_the_agreed_outcome_and_stops_everything(world, proc):
     )
     stage = StageRecord.get(StageRecord.escalation == case)
     assert (stage.ending, stage.statement, stage.ended_at) == ("resolved", "Assessment to start Friday.", later)
-    assert ActionLink.select().where(ActionLink.superseded_at.is_null()).count() == 0
+    # Only the other side's answer stays open: the raiser may agree or say it is not resolved.
+    still_open = ActionLink.select().where(ActionLink.superseded_at.is_null() & ActionLink.used_at.is_null())
+    assert sorted((link.recipient_email, link.action) for link in still_open) == [
+        (raiser.email, "agree"),
+        (raiser.email, "contest"),
+    ]
+    # "2 working days" from Wed 2 Dec 10:00: Thu 3 (1), Fri 4 (2) -> Fri 4 Dec 17:00.
+    assert case.contest_until == dt.datetime(2026, 12, 4, 17, 0, tzinfo=UTC)
     assert Reminder.select().where(Reminder.cancelled_at.is_null() & Reminder.sent_at.is_null()).count() == 0
     resolved = [e for e in case.events if e.kind == "resolved"][0]
     assert resolved.actor_email == "pat.counter@police.example"
     assert ("resolved", raiser.email) in purposes(case)
+
+
+def answer_link(case, action: str) -> Actor:
+    return Actor.via_link(ActionLink.get((ActionLink.escalation == case) & (ActionLink.action == action)))
+
+
+def test_a_resolution_contested_in_time_reopens_at_the_next_stage_with_the_reason(world, proc):
+    raiser, _, theirs = world
+    case = factories.escalation(raiser, theirs, START)
+    workflow.resolve(proc, case, Actor(email="pat.counter@police.example"), "Assessment on Friday.", now=START)
+    case = Escalation.get_by_id(case.id)
+    contested_at = dt.datetime(2026, 12, 3, 16, 0, tzinfo=UTC)  # inside the 2 working days
+    with time_machine.travel(contested_at, tick=False):
+        record = workflow.contest(proc, case, answer_link(case, "contest"), "No assessment was booked.")
+    case = Escalation.get_by_id(case.id)
+    assert (case.status, case.stage_index, case.outcome, case.closed_at, case.contest_until) == (
+        "open",
+        1,
+        "",
+        None,
+        None,
+    )
+    assert record.started_at == contested_at and record.stage_key == "line-managers"
+    contested = Event.get((Event.escalation == case) & (Event.kind == "contested"))
+    assert (contested.text, contested.actor_email) == ("No assessment was booked.", raiser.email)
+    assert ActionLink.select().where((ActionLink.action == "agree") & ActionLink.superseded_at.is_null()).count() == 0
+    assert ("escalated", Contact.get(Contact.role == "business_manager").email) in purposes(case)
+
+
+def test_a_resolution_agreed_or_left_unanswered_stands(world, proc):
+    raiser, _, theirs = world
+    for answered in (True, False):
+        case = factories.escalation(raiser, theirs, START)
+        workflow.resolve(proc, case, Actor(email="pat.counter@police.example"), "Joint visit agreed.", now=START)
+        case = Escalation.get_by_id(case.id)
+        if answered:
+            with time_machine.travel(START + dt.timedelta(hours=2), tick=False):
+                workflow.agree(proc, case, answer_link(case, "agree"), "Yes, thank you.")
+            assert Event.select().where((Event.escalation == case) & (Event.kind == "agreed")).count() == 1
+        late = dt.datetime(2026, 12, 4, 17, 1, tzinfo=UTC)  # a minute after the 2 working days
+        with time_machine.travel(late, tick=False), pytest.raises(WorkflowError):
+            workflow.contest(proc, Escalation.get_by_id(case.id), answer_link(case, "contest"), "Changed my mind.")
+        assert Escalation.get_by_id(case.id).status == "resolved"
+
+
+def test_every_outcome_reaches_every_party_so_far_the_raiser_and_the_business_manager(world, proc):
+    raiser, _, theirs = world
+    case = factories.escalation(raiser, theirs, START)
+    workflow.escalate(proc, case, Actor.of(raiser), "No agreement.", now=START)
+    case = Escalation.get_by_id(case.id)
+    workflow.withdraw(proc, case, Actor.of(raiser), "The family moved away.", now=START)
+    told = {email for purpose, email in purposes(case) if purpose == "withdrawn"}
+    named = {p.email for p in StageParty.select().join(StageRecord).where(StageRecord.escalation == case)}
+    assert told == named | {raiser.email, Contact.get(Contact.role == "business_manager").email}
+    assert "pat.counter@police.example" in told and len(told) == 5
 
 
 def test_resolve_requires_the_agreed_outcome_statement(world, proc):

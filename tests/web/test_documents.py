@@ -235,7 +235,7 @@ def test_long_addresses_and_words_stay_on_the_page(world, clock, tmp_path):
         assert right_edges and max(right_edges) <= width - 40, f"{document.kind}: text runs past the right margin"
 
 
-# --- SECURITY.md A6: what the renderer may fetch, how long it may run, how a PDF is served ----------------
+# --- docs/security.md, 'The PDF sandbox': what the renderer may fetch, how long it may run, how a PDF is served
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,10 @@ def test_case_pages_are_never_cached(client, people, case):
 
 
 def test_https_sign_in_works_with_a_same_origin_referer(client, people):
-    """Flask-WTF refuses HTTPS POSTs without a Referer; same-origin keeps one (SECURITY.md A4.2)."""
+    """Flask-WTF refuses HTTPS POSTs without a Referer; same-origin keeps one.
+
+    docs/security.md, 'Cross-site request forgery'.
+    """
     page = client.get("/sign-in", base_url="https://portal.test").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     data = {"csrf_token": csrf, "email": people["raiser"].email, "password": "correct horse battery staple"}

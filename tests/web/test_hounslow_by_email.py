@@ -2,7 +2,7 @@
 instant the procedure gives, once; the links in the mail are followed with the test client.
 
 Worked by hand from portal/procedures/hounslow.toml (reminders "24 hours", "2 working days", "5 working
-days"; stage 1 "5 working days") and DESIGN.md's rules. Raised Thu 27 Aug 2026, 10:00 BST (09:00Z), before
+days"; stage 1 "5 working days") and the rules of docs/deadlines.md. Raised Thu 27 Aug 2026, 10:00 BST (09:00Z), before
 the Late Summer bank holiday, Mon 31 Aug 2026, and a weekend. Close of business 17:00 BST = 16:00Z.
 - Start's working day: Thu 27 Aug. 5 working days on: Fri 28 (1), [Sat 29, Sun 30, Mon 31 bank holiday],
   Tue 1 Sep (2), Wed 2 (3), Thu 3 (4), Fri 4 Sep (5): due Fri 4 Sep 16:00Z.

@@ -107,7 +107,7 @@ class ChildForm(PortalForm):
         validators=[Length(max=200, message="Name must be 200 characters or fewer")],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
-    chair_email = email_field("Their email address")
+    chair_email = email_field("Email address of the chair or IRO")
     submit = _continue()
 
     def validate(self, extra_validators=None) -> bool:

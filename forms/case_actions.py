@@ -13,6 +13,7 @@ from wtforms import RadioField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from forms import PortalForm, email_field
+from portal.procedure import SPECIFIC_CIRCUMSTANCES
 
 RECORD_MAX = 5000
 MIN_RECORD = 10  # a written record, not a click: mail scanners and slips fill nothing
@@ -141,3 +142,18 @@ class ContestForm(PortalForm):
         "What is still unresolved for your agency, and what needs to happen for the child",
     )
     submit = SubmitField("Reopen at the next stage", widget=GovSubmitInput())
+
+
+class FlagForm(PortalForm):
+    circumstance = RadioField(
+        "Which specific circumstance has come to light?",
+        widget=GovRadioInput(),
+        choices=list(SPECIFIC_CIRCUMSTANCES.items()),
+        validators=[InputRequired("Select the specific circumstance")],
+    )
+    reason = record_field(
+        "What has happened",
+        "Enter what has happened",
+        "When you learned of it and what you know: the people told act on it today",
+    )
+    submit = SubmitField("Flag and tell them now", widget=GovSubmitInput())

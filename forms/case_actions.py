@@ -19,6 +19,17 @@ RECORD_MAX = 5000
 MIN_RECORD = 10  # a written record, not a click: mail scanners and slips fill nothing
 
 
+def optional_text(label: str, hint: str = "", called: str = "This") -> StringField:
+    """A written answer that may be left empty, with a character count."""
+    return StringField(
+        label,
+        widget=GovCharacterCount(),
+        description=hint,
+        validators=[Length(max=RECORD_MAX, message=f"{called} must be {RECORD_MAX:,} characters or fewer")],
+        render_kw={"maxlength": RECORD_MAX},
+    )
+
+
 def record_field(label: str, missing: str, hint: str = "") -> StringField:
     return StringField(
         label,
@@ -48,12 +59,9 @@ class ResolveForm(PortalForm):
         "Enter the agreed outcome",
         "The written statement of the outcome agreed by the agencies, including any action to be taken",
     )
-    outstanding = StringField(
+    outstanding = optional_text(
         "How will any outstanding issues be pursued? (optional)",
-        widget=GovCharacterCount(),
-        description="Who will do what, and by when. Leave it empty if nothing is outstanding",
-        validators=[Length(max=RECORD_MAX, message=f"This must be {RECORD_MAX:,} characters or fewer")],
-        render_kw={"maxlength": RECORD_MAX},
+        "Who will do what, and by when. Leave it empty if nothing is outstanding",
     )
     learning = RadioField(
         "Should any learning or gap in policy go to the partnership?",
@@ -61,12 +69,7 @@ class ResolveForm(PortalForm):
         choices=[("yes", "Yes"), ("no", "No")],
         validators=[InputRequired("Select yes if any learning or gap in policy should go to the partnership")],
     )
-    learning_details = StringField(
-        "What should the partnership consider?",
-        widget=GovCharacterCount(),
-        validators=[Length(max=RECORD_MAX, message=f"Learning must be {RECORD_MAX:,} characters or fewer")],
-        render_kw={"maxlength": RECORD_MAX},
-    )
+    learning_details = optional_text("What should the partnership consider?", called="Learning")
     submit = SubmitField("Record resolution", widget=GovSubmitInput())
 
     def validate_learning_details(self, field: StringField) -> None:
@@ -126,12 +129,7 @@ class DecideForm(PortalForm):
 
 
 class AgreeForm(PortalForm):
-    note = StringField(
-        "Anything to add (optional)",
-        widget=GovCharacterCount(),
-        validators=[Length(max=RECORD_MAX, message=f"This must be {RECORD_MAX:,} characters or fewer")],
-        render_kw={"maxlength": RECORD_MAX},
-    )
+    note = optional_text("Anything to add (optional)")
     submit = SubmitField("Confirm it is resolved", widget=GovSubmitInput())
 
 

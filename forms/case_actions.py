@@ -155,3 +155,14 @@ class FlagForm(PortalForm):
         "When you learned of it and what you know: the people told act on it today",
     )
     submit = SubmitField("Flag and tell them now", widget=GovSubmitInput())
+
+
+class AddressForm(PortalForm):
+    """Before a copy's PDF is given to an address not approved for a child's details: the address it was sent to."""
+
+    email = email_field(
+        "The email address this link was sent to",
+        "Enter the email address this link was sent to",
+        "We ask because the document names the child",
+    )
+    submit = SubmitField("Download the PDF", widget=GovSubmitInput())

@@ -21,7 +21,7 @@ from portal import links
 from portal.case_actions import AFTER_RESOLUTION, Actor, answer, escalated_by
 from portal.db import database
 from portal.deadlines import schedule_stage
-from portal.documents import wake_renderer
+from portal.documents import queue_copy, wake_renderer
 from portal.mail import queue_email, wake_sender
 from portal.models import (
     Counter,
@@ -240,8 +240,10 @@ def _start_stage(
             people = resolve_parties(procedure, (notification.role,), escalation)
             outbox += _queue_to(escalation, "stage_notice", people, key, stage_index=stage.index)
     for copy in stage.copies:
-        people = resolve_parties(procedure, (copy.role,), escalation)
-        outbox += _queue_to(escalation, "copy", people, key, stage_index=stage.index, document=copy.document)
+        for person in resolve_parties(procedure, (copy.role,), escalation):
+            outbox.append(
+                queue_copy(escalation, copy, person, f"{key}/copy/{person.email.lower()}", stage.index, starts)
+            )
         Reminder.create(
             key=f"{key}/copy/{copy.role}",
             escalation=escalation,

@@ -19,7 +19,7 @@ from portal.workflow import Actor, EscalationDetails, add_record, escalate, rais
 from tests.browser.conftest import BUSINESS_MANAGER, OFFICER, PRACTITIONER, PageChecks
 from tests.browser.pages import Answers, Portal
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.real_pdf]
 
 
 @pytest.fixture

@@ -28,10 +28,16 @@ pytestmark = pytest.mark.slow
 CONSUMER = ROOT / ".venv" / "bin" / "huey_consumer"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-def queue(request, tmp_path):
+# Each database with the queue it is deployed with: SQLite and SqliteHuey on one machine, PostgreSQL and RedisHuey
+# once the portal runs on several.
+DEPLOYMENTS = ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.redis])]
+
+
+@pytest.fixture
+def queue(database_url, tmp_path):
     """The consumer's queue, and a producer on it: SqliteHuey in tmp_path, or RedisHuey under a unique name."""
-    if request.param == "redis":
+    redis = database_url.startswith("postgresql")
+    if redis:
         url = os.environ.get("TEST_REDIS_URL")
         if not url:
             pytest.skip("TEST_REDIS_URL is not set: the RedisHuey runs are skipped")
@@ -41,7 +47,7 @@ def queue(request, tmp_path):
     producer = make_huey(url, name)
     yield url, name, producer
     producer.storage.flush_all()
-    if request.param == "redis":
+    if redis:
         conn = producer.storage.conn
         for key in conn.scan_iter(match=f"*{producer.storage.name}*"):
             conn.delete(key)
@@ -89,6 +95,7 @@ def statuses() -> dict[int, str]:
     return {row.id: row.status for row in Outbox.select(Outbox.id, Outbox.status)}
 
 
+@pytest.mark.parametrize("database_url", DEPLOYMENTS, indirect=True)
 def test_sigkill_while_the_relay_holds_the_message_loses_nothing(app, database_url, smtp_server, queue, tmp_path):
     huey_url, huey_name, producer = queue
     with app.app_context():

@@ -117,6 +117,7 @@ def assert_each_due_reminder_sent_exactly_once(count: int, deadline: dt.datetime
     assert Escalation.select().where(Escalation.next_alert_at == deadline).count() == count
 
 
+@pytest.mark.both_engines
 def test_two_sweeps_at_once_send_every_due_reminder_exactly_once(db):
     ids = seed_due_cases(1000)
     database.close()
@@ -303,6 +304,7 @@ def test_two_consumers_on_postgres_and_redis_one_killed_mid_sweep(tmp_path, requ
         assert_each_due_reminder_sent_exactly_once(COUNT, deadline)
 
 
+@pytest.mark.both_engines
 @pytest.mark.parametrize("order", ["case-first", "reminders-first"])
 def test_on_postgres_the_sweep_skips_a_case_a_transition_holds_and_never_waits(db, caplog, order):
     """resolve() locks the case then its reminders; escalate() the reminders then the case. Either way the
@@ -336,7 +338,7 @@ def test_on_postgres_the_sweep_skips_a_case_a_transition_holds_and_never_waits(d
     assert locked.wait(timeout=30)
     database.execute_sql("SET lock_timeout = '2s'")  # a sweep that waited on a lock would fail loudly here
     try:
-        fired = reminders.sweep(NOW, {"three-stage": factories.procedure()})
+        fired = reminders.sweep(NOW)
     finally:
         database.execute_sql("RESET lock_timeout")
         release.set()
@@ -347,4 +349,4 @@ def test_on_postgres_the_sweep_skips_a_case_a_transition_holds_and_never_waits(d
     assert not Outbox.select().where(Outbox.escalation == held).exists()
     case = Escalation.get_by_id(held)
     assert (case.status, case.next_alert_at) == ("resolved", None)
-    assert reminders.sweep(NOW + dt.timedelta(minutes=1), {"three-stage": factories.procedure()}) == 0
+    assert reminders.sweep(NOW + dt.timedelta(minutes=1)) == 0

@@ -40,6 +40,7 @@ def test_people_with_no_part_get_the_same_404_as_no_case(client, people, case, r
     assert varying.sub("", response.get_data(as_text=True)) == varying.sub("", missing.get_data(as_text=True))
 
 
+@pytest.mark.both_engines
 @pytest.mark.parametrize("who", ["raiser", "counterpart", "manager"])
 def test_parties_and_the_business_manager_see_the_case(client, people, case, who):
     sign_in(client, people[who])
@@ -52,6 +53,7 @@ def test_parties_and_the_business_manager_see_the_case(client, people, case, who
     assert case.reference in dashboard
 
 
+@pytest.mark.both_engines
 def test_strangers_do_not_see_the_case_on_their_dashboard(client, people, case):
     sign_in(client, people["stranger"])
     assert case.reference not in client.get("/cases/").get_data(as_text=True)

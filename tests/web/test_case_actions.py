@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from portal.db import database
 from portal.models import ActionLink, Escalation, Event, StageParty, StageRecord
 from portal.workflow import Actor, resolve
@@ -124,6 +126,7 @@ def test_the_final_decision_belongs_to_the_last_stage(client, people, case):
     assert fresh(case).status == "closed"
 
 
+@pytest.mark.both_engines
 def test_a_stale_form_does_not_overwrite_a_newer_change(client, people, case):
     sign_in(client, people["raiser"])
     csrf = token(client, f"/cases/{case.reference}/resolve")
@@ -140,6 +143,7 @@ def test_a_stale_form_does_not_overwrite_a_newer_change(client, people, case):
     assert fresh(case).status == "withdrawn"
 
 
+@pytest.mark.both_engines
 def test_the_dashboard_tags_overdue_due_today_and_flagged_cases(client, people, app):
     import datetime as dt
 
@@ -180,6 +184,7 @@ def test_views_are_listed_apart_from_the_timeline_and_link_actors_by_name(app, c
     assert "Who has opened this case (2)" in page
 
 
+@pytest.mark.both_engines
 def test_a_stale_escalate_form_at_what_is_now_the_last_stage_keeps_the_reason(client, people, case):
     sign_in(client, people["raiser"])
     url = f"/cases/{case.reference}/escalate"

@@ -170,6 +170,7 @@ def test_add_change_and_retire_a_contact(admin_client, people):
         assert (kay.name, kay.active) == ("Supt Kay", False)
 
 
+@pytest.mark.both_engines
 def test_sent_mail_lists_rows_and_resends_a_failed_one(admin_client, case):
     with database.connection_context():
         row = Outbox.select().where(Outbox.escalation == case.id).first()

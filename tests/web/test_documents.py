@@ -22,6 +22,8 @@ from tasks.mail import send_outbox
 from tests import factories
 from tests.web.conftest import START, check_page, sign_in
 
+pytestmark = pytest.mark.real_pdf
+
 CHILD = "Zzyzx Canaryson"
 
 
@@ -48,6 +50,7 @@ def secure_business_manager() -> Contact:
     return contact
 
 
+@pytest.mark.both_engines
 def test_the_escalation_notice_is_rendered_stored_with_its_hash_and_sent_once(smtp_server, world):
     raiser, theirs = world
     manager = secure_business_manager()
@@ -93,6 +96,7 @@ def test_an_address_not_marked_secure_is_told_without_the_pdf(smtp_server, world
     assert "Deadline:" not in body  # the document is a record of what happened, not a request
 
 
+@pytest.mark.both_engines
 def test_a_document_shows_the_case_as_it_stood_when_it_was_asked_for(world, clock):
     raiser, theirs = world
     procedure = factories.procedure()
@@ -141,6 +145,7 @@ def test_raising_wakes_the_renderer_after_commit(world):
     assert Document.get(Document.escalation == case).status == "rendered"
 
 
+@pytest.mark.both_engines
 def test_the_case_page_links_the_pdf_for_those_who_may_see_the_case(app, client, people, case):
     with app.app_context():
         render_pending_documents.call_local()

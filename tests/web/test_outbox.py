@@ -21,6 +21,8 @@ from tasks.mail import replay_outbox, send_outbox
 from tests import factories
 from tests.web.conftest import START
 
+pytestmark = pytest.mark.both_engines
+
 CHILD = "Zzyzx Canaryson"
 TOKEN = re.compile(r"/a/([A-Za-z0-9_-]{20,})")
 

@@ -67,6 +67,7 @@ def test_every_question_page_is_well_formed(signed_in, people):
         check_page(response.get_data(as_text=True))
 
 
+@pytest.mark.both_engines
 def test_the_whole_journey_raises_one_case(signed_in, people):
     answer_all(signed_in, people)
     check = signed_in.get("/raise/check").get_data(as_text=True)
@@ -90,6 +91,7 @@ def test_the_whole_journey_raises_one_case(signed_in, people):
         assert Outbox.select().where(Outbox.escalation == case.id).count() >= 2
 
 
+@pytest.mark.both_engines
 def test_submitting_twice_creates_one_case(signed_in, people):
     answer_all(signed_in, people)
     html = signed_in.get("/raise/check").get_data(as_text=True)

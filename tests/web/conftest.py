@@ -32,7 +32,7 @@ def normalize_spaces(text: str) -> str:
     return " ".join(text.split())
 
 
-def check_page(html: str, nonce: str | None = None) -> BeautifulSoup:
+def check_page(html: str, nonce: str | None = None) -> None:
     """What every page must be, as GOV.UK Notify's test client checks: one h1 that starts the title ("Error: "
     first only with an error summary), unique ids, error-summary links to fields on the page, text escaped once,
     inline scripts carrying the response's CSP nonce, a CSRF token in every POST form."""
@@ -67,7 +67,6 @@ def check_page(html: str, nonce: str | None = None) -> BeautifulSoup:
         raise AssertionError(f"unescaped '<' in {markup[max(bare.start() - 60, 0) : bare.start() + 60]!r}")
     if twice := page.find(string=lambda text: ENTITY.search(text) and text.parent.name not in ("script", "style")):
         raise AssertionError(f"text escaped twice: {normalize_spaces(twice)!r}")
-    return page
 
 
 class CheckedClient(FlaskClient):

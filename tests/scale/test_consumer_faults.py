@@ -30,7 +30,7 @@ CONSUMER = ROOT / ".venv" / "bin" / "huey_consumer"
 
 # Each database with the queue it is deployed with: SQLite and SqliteHuey on one machine, PostgreSQL and RedisHuey
 # once the portal runs on several.
-DEPLOYMENTS = ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.redis])]
+DEPLOYMENTS = ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.redis], id="postgres-redis")]
 
 
 @pytest.fixture

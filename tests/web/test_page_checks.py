@@ -35,20 +35,52 @@ def test_a_well_formed_page_passes(html):
 @pytest.mark.parametrize(
     ("html", "message"),
     [
-        (page(body="<h1>Sign in</h1><h1>Again</h1>"), "expected one <h1>"),
-        (page(body="<p>No heading</p>"), "expected one <h1>"),
-        (page("Cases – Partnership"), "does not start with the h1"),
-        (page("ESC-2026-0002 – Partnership", "<h1>ESC-2026-0001: Zzyzx</h1>"), "does not start with the h1"),
-        (page("Error: Sign in – Partnership"), "does not start with the h1"),
-        (page(body=f'{SUMMARY}<h1>Sign in</h1><input id="email">'), "lacks 'Error: '"),
-        (page("Error: Sign in – Partnership", f"{SUMMARY}<h1>Sign in</h1>"), "error summary links to '#email'"),
-        (page(body='<h1 id="a">Sign in</h1><p id="a">x</p>'), "duplicate ids ['a']"),
-        (page(body="<h1>Sign in</h1><script>alert(1)</script>"), "inline script without a nonce"),
-        (page(body='<h1>Sign in</h1><script nonce="other">alert(1)</script>'), "nonce is not the response's"),
-        (page(body='<h1>Sign in</h1><form method="post" action="/x"></form>'), "a POST form without a CSRF token"),
-        (page(body="<h1>Sign in</h1><p>1 < 2</p>"), "unescaped '<'"),
-        (page(body="<h1>Sign in</h1><p>&amp;lt;img&amp;gt;</p>"), "text escaped twice: '&lt;img&gt;'"),
-        (page("Sign &amp;amp; in", "<h1>Sign &amp;amp; in</h1>"), "text escaped twice"),
+        pytest.param(page(body="<h1>Sign in</h1><h1>Again</h1>"), "expected one <h1>", id="two-h1"),
+        pytest.param(page(body="<p>No heading</p>"), "expected one <h1>", id="no-h1"),
+        pytest.param(page("Cases – Partnership"), "does not start with the h1", id="title-not-h1"),
+        pytest.param(
+            page("ESC-2026-0002 – Partnership", "<h1>ESC-2026-0001: Zzyzx</h1>"),
+            "does not start with the h1",
+            id="title-other-case",
+        ),
+        pytest.param(
+            page("Error: Sign in – Partnership"), "does not start with the h1", id="error-prefix-without-summary"
+        ),
+        pytest.param(
+            page(body=f'{SUMMARY}<h1>Sign in</h1><input id="email">'),
+            "lacks 'Error: '",
+            id="summary-without-error-prefix",
+        ),
+        pytest.param(
+            page("Error: Sign in – Partnership", f"{SUMMARY}<h1>Sign in</h1>"),
+            "error summary links to '#email'",
+            id="summary-link-to-nowhere",
+        ),
+        pytest.param(page(body='<h1 id="a">Sign in</h1><p id="a">x</p>'), "duplicate ids ['a']", id="duplicate-ids"),
+        pytest.param(
+            page(body="<h1>Sign in</h1><script>alert(1)</script>"),
+            "inline script without a nonce",
+            id="script-without-nonce",
+        ),
+        pytest.param(
+            page(body='<h1>Sign in</h1><script nonce="other">alert(1)</script>'),
+            "nonce is not the response's",
+            id="script-with-another-nonce",
+        ),
+        pytest.param(
+            page(body='<h1>Sign in</h1><form method="post" action="/x"></form>'),
+            "a POST form without a CSRF token",
+            id="post-without-csrf",
+        ),
+        pytest.param(page(body="<h1>Sign in</h1><p>1 < 2</p>"), "unescaped '<'", id="bare-lt"),
+        pytest.param(
+            page(body="<h1>Sign in</h1><p>&amp;lt;img&amp;gt;</p>"),
+            "text escaped twice: '&lt;img&gt;'",
+            id="text-escaped-twice",
+        ),
+        pytest.param(
+            page("Sign &amp;amp; in", "<h1>Sign &amp;amp; in</h1>"), "text escaped twice", id="title-escaped-twice"
+        ),
     ],
 )
 def test_each_rule_refuses_a_page_that_breaks_it(html, message):

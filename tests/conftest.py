@@ -1,18 +1,21 @@
 """Fixtures: a fresh database per test, tasks run in-process, PDFs made by a fast stand-in.
 
 Which engines a test runs on. Every test that needs a database gets a fresh SQLite file. A test marked
-`both_engines` (or in a module whose `pytestmark` has it) runs again on PostgreSQL when TEST_DATABASE_URL is set.
-Mark a test when what it checks could differ between the engines: concurrency, row locks and SKIP LOCKED,
-transactions that must roll back whole, upserts and unique keys (on_conflict, references, idempotency keys),
-migrations, stored times and bytes, SQL functions (LOWER, LENGTH), the sweeps, the outbox, workflow state.
-A page's markup, headers, forms, sessions' cookies and command-line output are the same on either: SQLite only.
-Redis follows the same rule: only tests that run a real consumer on a queue repeat on RedisHuey
-(TEST_REDIS_URL); the rest run huey in immediate mode, with no queue at all.
+`both_engines` (itself, or through its module's `pytestmark`) runs again on PostgreSQL when TEST_DATABASE_URL is
+set. Mark a test when what it checks could come out differently on the two engines: concurrency, row locks and
+SKIP LOCKED, transactions, upserts and unique keys (references, idempotency and submission keys), migrations,
+stored times and bytes, SQL functions and ordering (LOWER, LENGTH, NULLs in ORDER BY), the sweeps, the outbox,
+workflow state. Whole modules: tests/unit/test_database.py, test_reminders.py, test_workflow.py,
+tests/web/test_outbox.py, test_procedure_versions.py; elsewhere the tests of those things by name. Pages, headers,
+forms, sign-in, links' tokens, mail building and the command line run the same queries either way: SQLite only.
+Redis, likewise: a test that runs a real consumer on a queue runs it on SqliteHuey, and on RedisHuey
+(TEST_REDIS_URL) alongside PostgreSQL, as the portal is deployed on several machines; every other test runs huey
+in immediate mode, with no queue at all.
 
 PDFs. Rendering one takes WeasyPrint about a second in a child process, and every raised case asks for one.
 Tests get a stand-in for `portal.pdf.render` that makes a one-page PDF in-process, so documents still go
-through their templates, are stored and sent as `rendered`. Tests about documents and the browser tests are
-marked `real_pdf` and render for real: any test that reads a PDF's text or layout must be.
+through their templates and are stored and sent as `rendered`. tests/web/test_documents.py and the browser tests
+are marked `real_pdf` and render for real: any test that reads a PDF's text or layout must be.
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ class CompiledTemplates(BytecodeCache):
 @pytest.fixture(scope="session", autouse=True)
 def templates_compiled_once():
     """Each test makes its own app, and each app's Jinja would compile every template again (GOV.UK Frontend's
-    macros are large: two thirds of a web test's time): they all share one bytecode cache instead."""
+    macros are large: over half of a web test's time): they all share one bytecode cache instead."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Flask, "jinja_options", {**Flask.jinja_options, "bytecode_cache": CompiledTemplates()})
         yield
@@ -275,7 +275,8 @@ def smtp_app(app, smtp_server):
 
 
 def stand_in_pdf(html: str, seconds: float | None = None) -> bytes:
-    """A valid one-page PDF titled as the HTML is, with no layout: what storing and sending a document needs."""
+    """A valid one-page PDF titled as the HTML is, with no layout: what storing and sending a document needs.
+    Called as `portal.pdf.render` is; there is no child process to time out."""
     found = re.search(r"<title>(.*?)</title>", html, re.DOTALL | re.IGNORECASE)
     title = " ".join(html_lib.unescape(found.group(1)).split()) if found else ""
     objects = [

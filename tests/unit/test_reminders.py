@@ -34,6 +34,8 @@ from portal.workflow import Actor
 from tests import factories
 from tests.conftest import TEST_PROCEDURE
 
+pytestmark = pytest.mark.both_engines
+
 UTC = dt.UTC
 SECOND = dt.timedelta(seconds=1)
 # Thursday 24 December 2026, 10:00 London: Christmas Eve, a working day, before close of business.

@@ -97,6 +97,7 @@ def test_demo_seed_runs_once(runner):
     assert manager.email == User.get(User.role == "business_manager").email
 
 
+@pytest.mark.both_engines
 def test_db_upgrade_is_idempotent(runner):
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0 and "up to date" in result.output

@@ -16,6 +16,8 @@ from tests import factories
 from tests.conftest import TEST_PROCEDURE
 from tests.web.conftest import sign_in
 
+pytestmark = pytest.mark.both_engines
+
 UTC = dt.UTC
 RAISED = dt.datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # Tue 1 Dec 2026, 10:00 London
 ESCALATED = dt.datetime(2026, 12, 2, 10, 0, tzinfo=UTC)  # Wed 2 Dec

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from portal.models import Agency, Contact, User
 from portal.users import verify_password
 from tests.conftest import TEST_PROCEDURE

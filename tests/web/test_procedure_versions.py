@@ -120,7 +120,7 @@ def test_procedure_check_lists_the_open_cases_on_an_older_version(two_versions, 
     app, old_case, new_case, _ = two_versions
     result = app.test_cli_runner().invoke(args=["procedure", "check", str(procedure_file)])
     assert result.exit_code == 0, result.output
-    assert "1 open case keep an earlier version of three-stage" in result.output
+    assert "1 open case keeps an earlier version of three-stage" in result.output
     assert old_case.reference in result.output
     assert new_case.reference not in result.output
 

@@ -193,3 +193,27 @@ def test_a_procedure_that_names_nobody_to_tell_never_says_anyone_was_told(app, c
         page = client.get(path).get_data(as_text=True)
         assert "names nobody to tell" in page, path
         assert "been emailed and can act" not in page and "were emailed to act" not in page, path
+
+
+def test_with_imminent_risk_the_raisers_safeguarding_lead_acts_at_stage_one_through_their_link(app, client, people):
+    with app.app_context(), database.connection_context():
+        case = factories.escalation(people["raiser"], people["theirs"], START, imminent_risk=True)
+        lead = Contact.get((Contact.agency == people["ours"].id) & (Contact.role == "safeguarding_lead"))
+        told = Outbox.get((Outbox.escalation == case.id) & (Outbox.recipient_email == lead.email))
+        assert told.purpose == "imminent_risk"  # one urgent email, carrying the links
+        link = ActionLink.get(
+            (ActionLink.escalation == case.id)
+            & (ActionLink.recipient_email == lead.email)
+            & (ActionLink.action == "resolve")
+        )
+        path = f"/a/{links.token_of(link)}"
+    page = client.get(path)
+    assert page.status_code == 200
+    data = {
+        "csrf_token": token(client, path),
+        "statement": "Agreed with the police today: a visit at 4pm.",
+        "learning": "no",
+    }
+    assert client.post(path, data=data).status_code == 302
+    resolved = fresh(case)
+    assert (resolved.status, resolved.outcome) == ("resolved", "Agreed with the police today: a visit at 4pm.")

@@ -153,7 +153,7 @@ class _Alert:
     def __init__(
         self, procedure: Procedure, case: Escalation, reminder: Reminder, record: StageRecord, context: dict
     ) -> None:
-        self.procedure, self.case, self.reminder, self.record = procedure, case, reminder, record
+        self.procedure, self.case, self.row, self.record = procedure, case, reminder, record
         self.stage = procedure.stage(reminder.stage_index)
         self.context = context
         self.parties = _stage_parties(record)
@@ -162,9 +162,9 @@ class _Alert:
     @property
     def number(self) -> int:
         """Which overdue notice this is: the deadline's is the first, `.../overdue2` the second..."""
-        if self.reminder.kind == "deadline":
+        if self.row.kind == "deadline":
             return 1
-        return int(self.reminder.key.rpartition("/overdue")[2])
+        return int(self.row.key.rpartition("/overdue")[2])
 
     def _send(
         self, purpose: str, people: list[tuple[Recipient, str]], context: dict
@@ -182,11 +182,11 @@ class _Alert:
                 extra["links"] = own
             elif told_as in ("raiser", "business_manager", "escalator"):
                 extra["case_url_path"] = case_url_path(self.case)
-            sent.append((person, _queue(self.case, purpose, person, self.reminder, extra)))
+            sent.append((person, _queue(self.case, purpose, person, self.row, extra)))
         return sent
 
     def _record(self, now: dt.datetime, kind: str, what: str, sent: list[tuple[Recipient, int | None]]) -> list[int]:
-        return _record(self.case, self.reminder, now, kind, what, sent, self.context["late"])
+        return _record(self.case, self.row, now, kind, what, sent, self.context["late"])
 
     def reminder(self, now: dt.datetime) -> list[int]:
         context = {"kind": "reminder", **self.context}
@@ -255,10 +255,10 @@ class _Alert:
         until a grace period after the next notice, since it asks them to act."""
         # Counted from when this one was due; one sent late counts from now, so a sweep catching up after an
         # outage sends one notice, not one for each day missed.
-        after = now if self.context["late"] else self.reminder.due_at
+        after = now if self.context["late"] else self.row.due_at
         following = next_notice(self.procedure, self.procedure.stage_overdue_every(self.stage), after)
-        prefix = self.reminder.key.rpartition("/")[0]
-        _add_row(self.reminder, f"{prefix}/overdue{self.number + 1}", "overdue", following)
+        prefix = self.row.key.rpartition("/")[0]
+        _add_row(self.row, f"{prefix}/overdue{self.number + 1}", "overdue", following)
         links.keep_open(self.case, self.stage.index, following)
         if self.number == 1 and self.stage.index < self.procedure.last_index:
             nxt = self.procedure.stage(self.stage.index + 1)
@@ -266,7 +266,7 @@ class _Alert:
                 window = in_working_hours(
                     self.procedure, next_stage_start(self.procedure, self.stage, self.record.due_at)
                 )
-                _add_row(self.reminder, f"{prefix}/not-escalated", "not_escalated", window)
+                _add_row(self.row, f"{prefix}/not-escalated", "not_escalated", window)
 
 
 def _add_row(after: Reminder, key: str, kind: str, due_at: dt.datetime) -> None:

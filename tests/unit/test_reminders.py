@@ -627,3 +627,28 @@ def test_a_consumer_down_for_days_after_the_deadline_sends_one_notice_not_one_pe
     assert sweep_at(at(2027, 1, 11, 9) - SECOND) == []
     assert {row.purpose for row in sweep_at(at(2027, 1, 11, 9))} == {"still_overdue"}
     assert len(events(case, "still_overdue")) == 1
+
+
+def test_each_recipient_of_a_repeat_or_the_watch_is_told_why_and_what_to_do(smtp_app, people):
+    """Each message built as the sender builds it (templates with StrictUndefined); nothing is sent here."""
+    from portal.mail import build_message
+
+    links.init_secret(smtp_app.config["SECRET_KEY"])
+    raise_at(RAISED, people)
+    rows = [row for moment in (at(2027, 1, 5, 17), at(2027, 1, 6, 9), at(2027, 1, 6, 17)) for row in sweep_at(moment)]
+    with time_machine.travel(at(2027, 1, 6, 17), tick=False):
+        texts = {
+            (row.purpose, row.recipient_email): build_message(row, smtp_app).get_body(("plain",)).get_content()
+            for row in rows
+        }
+    party = texts[("still_overdue", people["counterpart"])]
+    assert "this is overdue notice 2" in party and "Escalate: http" in party and "repeated until someone does" in party
+    manager = texts[("still_overdue", people["our_lm"])]
+    assert "named at Stage 2: Line managers, the next stage" in manager and "/a/" not in manager
+    bm = texts[("still_overdue", people["bm"])]
+    assert "follow it up" in bm and f"/cases/{Escalation.get().reference}" in bm
+    window = texts[("not_escalated", people["counterpart"])]
+    assert "has not been escalated to Stage 2: Line managers in the time the procedure allows" in window
+    assert "(by Wednesday 6 January 2027, 5:00pm)" in window and "escalate it now (Escalate)" in window
+    assert "make sure the people who may escalate it do so now" in texts[("not_escalated", people["bm"])]
+    assert all("Zzyzx" not in text for text in texts.values())  # none of these addresses is secure

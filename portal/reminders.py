@@ -24,13 +24,13 @@ from portal.procedure import ROLES, Procedure
 from portal.registry import ProcedureUnavailable, registry
 from portal.routing import Recipient, next_stage_people, resolve_parties
 from portal.workdays import format_london, to_utc
-from portal.workflow import next_alert_at
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
 LATE_AFTER = dt.timedelta(hours=1)  # an alert sent later than this after it was due says so
 HEARTBEAT = "reminders"
+IN_WORKING_HOURS = ("reminder", "deadline", "overdue", "not_escalated")  # every kind but the copy check
 
 
 def case_url_path(escalation: Escalation) -> str:
@@ -113,6 +113,8 @@ def _handle_case(case_id: int, now: dt.datetime) -> tuple[int, list[int]]:
         if is_postgres():
             due = due.for_update(skip_locked=True)  # a transition ending the stage holds them: it wins
         for reminder in due.order_by(Reminder.due_at, Reminder.id):
+            if _waits(procedure, reminder, now):
+                continue
             taken = (
                 Reminder.update(sent_at=now)
                 .where((Reminder.id == reminder.id) & Reminder.sent_at.is_null() & Reminder.cancelled_at.is_null())
@@ -121,8 +123,29 @@ def _handle_case(case_id: int, now: dt.datetime) -> tuple[int, list[int]]:
             if taken:
                 outbox += _fire(procedure, case, reminder, now)
                 fired += 1
-        Escalation.update(next_alert_at=next_alert_at(case)).where(Escalation.id == case.id).execute()
+        Escalation.update(next_alert_at=_next_alert(procedure, case, now)).where(Escalation.id == case.id).execute()
     return fired, outbox
+
+
+def _next_alert(procedure: Procedure, case: Escalation, now: dt.datetime) -> dt.datetime | None:
+    """The case's next alert time: workflow.next_alert_at, but an alert left waiting for working hours counts
+    from their start, so the case is not claimed every minute all night."""
+    pending = Reminder.select(Reminder.kind, Reminder.due_at).where(
+        (Reminder.escalation == case) & Reminder.sent_at.is_null() & Reminder.cancelled_at.is_null()
+    )
+    return min(
+        (in_working_hours(procedure, now) if _waits(procedure, r, now) else r.due_at for r in pending), default=None
+    )
+
+
+def _waits(procedure: Procedure, reminder: Reminder, now: dt.datetime) -> bool:
+    """A late alert (the consumer was down) found outside working hours waits for them, as it would have on time;
+    one due within the last hour goes now (the sweep runs a little after 17:00:00, not at it)."""
+    return (
+        reminder.kind in IN_WORKING_HOURS
+        and now - reminder.due_at > LATE_AFTER
+        and in_working_hours(procedure, now) != now
+    )
 
 
 def _fire(procedure: Procedure, case: Escalation, reminder: Reminder, now: dt.datetime) -> list[int]:

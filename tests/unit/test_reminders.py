@@ -222,20 +222,43 @@ def test_resolving_cancels_what_was_still_to_come(people, proc):
 
 def test_a_consumer_down_for_a_day_sends_each_missed_alert_once_marked_late(people):
     case = raise_at(RAISED, people)
-    # Nothing swept from Tue 29 Dec 17:00 (reminder 1) until Wed 30 Dec 17:30: reminder 1 is a day late,
-    # reminder 2 (due Wed 30 Dec 17:00) only half an hour, within the hour allowed.
+    # Nothing swept from Tue 29 Dec 17:00 (reminder 1) until Wed 30 Dec 17:30: reminder 2 (due Wed 30 Dec 17:00)
+    # is only half an hour late, within the hour allowed, and goes; reminder 1 is a day late and it is now after
+    # close of business: it waits for working hours, Thu 31 Dec 09:00, and says it is late.
     rows = sweep_at(at(2026, 12, 30, 17, 30))
-    assert len(rows) == 4
-    late = sorted((row.context["late"], row.recipient_email) for row in rows)
-    assert late == sorted(
-        [(True, people["raiser"].email), (True, people["counterpart"]), (False, people["raiser"].email)]
-        + [(False, people["counterpart"])]
+    assert sorted((row.context["late"], row.recipient_email) for row in rows) == sorted(
+        [(False, people["raiser"].email), (False, people["counterpart"])]
     )
-    first, second = events(case, "reminder_sent")
-    assert first.data["late"] is True and "Sent late: it was due Tuesday 29 December 2026, 5:00pm" in first.text
-    assert second.data["late"] is False and "late" not in second.text
-    assert sweep_at(at(2026, 12, 30, 17, 30)) == []
+    assert Escalation.get_by_id(case.id).next_alert_at == at(2026, 12, 31, 9)
+    for moment in (at(2026, 12, 30, 17, 31), at(2026, 12, 31, 3), at(2026, 12, 31, 9) - SECOND):
+        assert sweep_at(moment) == [], moment
+    rows = sweep_at(at(2026, 12, 31, 9))
+    assert sorted((row.context["late"], row.recipient_email) for row in rows) == sorted(
+        [(True, people["raiser"].email), (True, people["counterpart"])]
+    )
+    on_time, late = events(case, "reminder_sent")
+    assert on_time.data["late"] is False and "late" not in on_time.text
+    assert late.data["late"] is True and "Sent late: it was due Tuesday 29 December 2026, 5:00pm" in late.text
     assert sweep_at(at(2026, 12, 31, 9)) == []
+    assert Escalation.get_by_id(case.id).next_alert_at == at(2027, 1, 5, 17)
+
+
+def test_alerts_missed_over_a_weekend_wait_for_monday_morning(people):
+    case = raise_at(RAISED, people)
+    sweep_at(at(2026, 12, 30, 17))
+    # The deadline notice is due Tue 5 Jan 17:00. Down from Tue 5 Jan 16:00 until Sat 9 Jan 10:00: the notice is
+    # days late and it is a Saturday: nothing goes until Mon 11 Jan 09:00, when it goes once, marked late.
+    for moment in (at(2027, 1, 9, 10), at(2027, 1, 10, 22), at(2027, 1, 11, 9) - SECOND):
+        assert sweep_at(moment) == [], moment
+    rows = sweep_at(at(2027, 1, 11, 9))
+    assert mail(rows) == sorted(("overdue", e) for e in [people["raiser"].email, people["counterpart"], people["bm"]])
+    assert {row.context["late"] for row in rows} == {True}
+    # The notice wrote the escalation watch (Wed 6 Jan 17:00: late, in working hours now: the next sweep) and the
+    # next repeat, counted from when the late notice went: Tue 12 Jan 09:00.
+    assert [row.purpose for row in sweep_at(at(2027, 1, 11, 9, 1))] == ["not_escalated"] * 3
+    assert sweep_at(at(2027, 1, 12, 9) - SECOND) == []
+    assert len(sweep_at(at(2027, 1, 12, 9))) == 5
+    assert len(events(case, "deadline_missed")) == 1
 
 
 def test_a_consumer_down_past_the_deadline_catches_up_in_one_sweep(people):

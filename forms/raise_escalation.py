@@ -99,7 +99,31 @@ class ChildForm(PortalForm):
         choices=YES_NO,
         validators=[InputRequired("Select yes if the child is looked after")],
     )
+    chair_name = StringField(
+        "Name of the child's child protection chair or IRO",
+        widget=GovTextInput(),
+        description="Only if the child is on a plan or looked after: the chair or Independent Reviewing Officer "
+        "the procedure says must be told",
+        validators=[Length(max=200, message="Name must be 200 characters or fewer")],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    chair_email = email_field("Email address of the chair or IRO")
     submit = _continue()
+
+    def validate(self, extra_validators=None) -> bool:
+        """The chair or IRO is asked for only when the child is on a plan or looked after: then both are needed."""
+        valid = super().validate(extra_validators)
+        if "yes" not in (self.child_on_plan.data, self.child_looked_after.data):
+            return valid
+        needed = {
+            self.chair_name: "Enter the name of the child's child protection chair or IRO",
+            self.chair_email: "Enter the email address of the child's child protection chair or IRO",
+        }
+        for field, message in needed.items():
+            if not (field.data or "").strip() and not field.errors:
+                field.errors = [message]
+                valid = False
+        return valid
 
     def validate_child_dob(self, field: ThreePartDateField) -> None:
         if field.data is None:

@@ -13,6 +13,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from portal import links, mail
 from portal.config import ROOT, load_config
 from portal.db import database, init_database
+from portal.logs import configure_logging
 from portal.registry import registry
 from portal.static_versions import init_static_versions
 from portal.strict_templates import init_strict_templates
@@ -28,8 +29,10 @@ def _enqueue(module: str, task: str, ids: list[int]) -> None:
         enqueue = getattr(importlib.import_module(module), task)
         for row_id in ids:
             enqueue(row_id)
-    except Exception:
-        log.warning("could not enqueue %s for rows %s; the minute sweep will", task, ids, exc_info=True)
+    except Exception as error:  # one line each time: a queue that is down would otherwise fill the log with tracebacks
+        log.warning(
+            "could not enqueue %s for rows %s (%s: %s); the minute sweep will", task, ids, type(error).__name__, error
+        )
 
 
 def wake_senders(outbox_ids: list[int]) -> None:
@@ -41,6 +44,7 @@ def wake_renderers(document_ids: list[int]) -> None:
 
 
 def create_app(config: dict | None = None) -> Flask:
+    configure_logging()
     settings = load_config(config)
     app = Flask(
         __name__,

@@ -53,11 +53,13 @@ class Answer:
 ALLOWED = Answer(True)
 
 
-def escalated_by(procedure: Procedure, stage: Stage) -> tuple[str, ...]:
-    """Who may escalate a stage: its `escalated_by`, else its parties (and the raiser at the first stage)."""
-    if stage.escalated_by:
-        return stage.escalated_by
-    return (("raiser",) if stage.index == 0 else ()) + stage.parties
+def escalated_by(procedure: Procedure, stage: Stage, case: Escalation | None = None) -> tuple[str, ...]:
+    """Who may escalate a stage: its `escalated_by`, else its parties (and the raiser at the first stage); with
+    imminent risk, the people the procedure has told at the first stage too."""
+    who = stage.escalated_by or (("raiser",) if stage.index == 0 else ()) + stage.parties
+    if case is not None and case.imminent_risk and stage.index == 0:
+        who += procedure.imminent_risk_notify
+    return who
 
 
 class _Standing:
@@ -186,7 +188,7 @@ def answers(case: Escalation, procedure: Procedure, actor: Actor) -> dict[str, A
         return result
     result["decide"] = Answer(False, f"The final decision is made at {procedure.stages[-1].name}, not at {stage.name}.")
     result["resolve"] = ALLOWED if party_now else Answer(False, f"Only {named} can mark it as resolved.")
-    who = escalated_by(procedure, stage)
+    who = escalated_by(procedure, stage, case)
     result["escalate"] = (
         ALLOWED
         if any(standing.holds(party) for party in who) and (actor.link is None or party_now)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -15,6 +17,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from peewee import PeeweeException
 
+from portal.config import ROOT
 from portal.db import database
 from portal.deadlines import timeline
 from portal.demo import seed_demo
@@ -27,6 +30,9 @@ from portal.workdays import LONDON, london
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STABLE_AFTER = 60.0  # seconds: a consumer that ran this long before dying is restarted after the shortest wait
+RESTART_MAX = 60.0  # seconds: the longest wait before restarting a consumer that keeps dying
+log = logging.getLogger(__name__)
 
 db_cli = AppGroup("db", help="The database schema.")
 procedure_cli = AppGroup("procedure", help="Partnership procedures: list, check, timeline.")
@@ -214,22 +220,59 @@ def directory_import(file) -> None:
         click.echo(result.agencies_note)
 
 
+@dataclass
+class Child:
+    """A process `flask serve` runs, and the signal that stops it gracefully."""
+
+    name: str
+    command: list[str]
+    stop_signal: int
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    quick_deaths: int = 0  # deaths in a row, each within STABLE_AFTER of its start
+    restart_at: float | None = None
+
+    def start(self) -> None:
+        # Its own session: the one signal it gets is ours, not the terminal's Ctrl-C.
+        self.process = subprocess.Popen(self.command, cwd=ROOT, start_new_session=True)
+        self.started_at, self.restart_at = time.monotonic(), None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def schedule_restart(self, now: float) -> float:
+        """After a death: wait 1 s, then 2, 4 ... up to RESTART_MAX while it keeps dying soon after each start."""
+        self.quick_deaths = self.quick_deaths + 1 if now - self.started_at < STABLE_AFTER else 1
+        delay = min(2.0 ** (self.quick_deaths - 1), RESTART_MAX)
+        self.restart_at = now + delay
+        return delay
+
+
+def serve_children(host: str, port: int, workers: int) -> tuple[Child, list[Child]]:
+    """The web server, and the two task consumers (docs/operations.md).
+
+    Each with the signal that stops it gracefully: huey finishes its running task on SIGINT (SIGTERM abandons it);
+    gunicorn finishes its requests on SIGTERM (SIGINT is its quick shutdown).
+    """
+    python, bindir = sys.executable, Path(sys.executable).parent
+    consumer = [python, "-m", "tasks.consumer"]
+    web = [str(bindir / "gunicorn"), "--workers", str(workers), "--bind", f"{host}:{port}", "wsgi:app"]
+    return Child("web server", web, signal.SIGTERM), [
+        Child("task consumer", [*consumer, "tasks.huey", "-w", "2", "-k", "thread", "-n"], signal.SIGINT),
+        Child("sweep consumer", [*consumer, "tasks.schedule", "-w", "2", "-k", "thread"], signal.SIGINT),
+    ]
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
 def serve(host: str, port: int, workers: int) -> None:
-    """Run the web server and the task consumer together; Ctrl-C or SIGTERM stops both gracefully."""
-    bindir = Path(sys.executable).parent
-    # Each child with the signal that stops it gracefully: huey finishes its running task on SIGINT (SIGTERM
-    # abandons it); gunicorn finishes its requests on SIGTERM (SIGINT is its quick shutdown).
-    commands = [
-        ([str(bindir / "huey_consumer"), "tasks.huey", "--workers", "2", "--worker-type", "thread"], signal.SIGINT),
-        (
-            [str(bindir / "gunicorn"), "--workers", str(workers), "--bind", f"{host}:{port}", "wsgi:app"],
-            signal.SIGTERM,
-        ),
-    ]
+    """Run the web server and the task consumers together; a consumer that dies is restarted.
+
+    Ctrl-C or SIGTERM stops them all gracefully. If the web server itself dies, everything stops (exit 1), for
+    the service manager to restart.
+    """
     stop_requested: list[int] = []
 
     def request_stop(signum: int, _frame) -> None:
@@ -237,28 +280,45 @@ def serve(host: str, port: int, workers: int) -> None:
 
     # Ctrl-C at a terminal, or SIGTERM from systemd or `docker stop`: either only asks the loop below to stop.
     previous = {sig: signal.signal(sig, request_stop) for sig in STOP_SIGNALS}
-    children: list[tuple[subprocess.Popen, int]] = []
+    web, consumers = serve_children(host, port, workers)
+    children = [web, *consumers]
     try:
-        for command, sig in commands:  # own sessions: the one signal each child gets is ours, not the terminal's
-            children.append((subprocess.Popen(command, start_new_session=True), sig))
-        click.echo(f"Portal on http://{host}:{port}/ with its task consumer. Ctrl-C stops both.")
-        while not stop_requested and all(child.poll() is None for child, _ in children):
+        for child in children:
+            child.start()
+        click.echo(f"Portal on http://{host}:{port}/ with its task consumers. Ctrl-C stops them all.")
+        while not stop_requested and web.running():
+            _supervise(consumers, time.monotonic())
             time.sleep(0.2)
     finally:
-        for child, sig in children:
-            if child.poll() is None:
-                child.send_signal(sig)
-        for child, _ in children:
+        for child in children:
+            if child.running():
+                child.process.send_signal(child.stop_signal)
+        for child in children:
+            if child.process is None:
+                continue
             try:
-                child.wait(timeout=60)
+                child.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+                child.process.kill()
+                child.process.wait()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if not stop_requested:
-        click.echo("error: the web server or the task consumer stopped; both are now stopped", err=True)
+        click.echo("error: the web server stopped; the task consumers are stopped too", err=True)
         sys.exit(1)
+
+
+def _supervise(consumers: list[Child], now: float) -> None:
+    """Restart each consumer that has died, once its backoff has passed; the web server keeps serving meanwhile."""
+    for child in consumers:
+        if child.restart_at is not None:
+            if now >= child.restart_at:
+                child.start()
+                log.info("%s restarted (pid %s)", child.name, child.process.pid)
+        elif not child.running():
+            code = child.process.returncode
+            how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
+            log.warning("%s %s; restarting it in %g s", child.name, how, child.schedule_restart(now))
 
 
 @documents_cli.command("retry")

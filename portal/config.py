@@ -30,6 +30,18 @@ def _development_secret(instance: Path) -> str:
     return path.read_text().strip()
 
 
+def queue_settings(instance: Path = INSTANCE) -> dict[str, str]:
+    """Where the task queues live (`HUEY_URL`) and what they are called (`HUEY_NAME`).
+
+    `tasks` builds its queues at import, before any app exists: hence a function of its own, without
+    load_config's side effect (it may write a development secret).
+    """
+    return {
+        "HUEY_URL": os.environ.get("HUEY_URL", f"sqlite:///{instance / 'huey.db'}"),
+        "HUEY_NAME": os.environ.get("HUEY_NAME", "escalation-portal"),
+    }
+
+
 def load_config(overrides: dict | None = None) -> dict:
     """Every setting the portal reads, from the environment then `overrides` (tests)."""
     env = os.environ.get
@@ -41,7 +53,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": env("SECRET_KEY"),
         "DATABASE_URL": env("DATABASE_URL", f"sqlite:///{instance / 'portal.db'}"),
-        "HUEY_URL": env("HUEY_URL", f"sqlite:///{instance / 'huey.db'}"),
+        **queue_settings(instance),
         "PROCEDURE": env("PORTAL_PROCEDURE", "hounslow"),
         "BASE_URL": env("BASE_URL", "http://localhost:5000").rstrip("/"),
         "MAIL_BACKEND": env("MAIL_BACKEND", "file"),
@@ -52,7 +64,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "SMTP_STARTTLS": _flag("SMTP_STARTTLS", False),
         "SMTP_USERNAME": env("SMTP_USERNAME"),
         "SMTP_PASSWORD": env("SMTP_PASSWORD"),
-        "SMTP_TIMEOUT": float(env("SMTP_TIMEOUT", "30")),
+        "SMTP_TIMEOUT": float(env("SMTP_TIMEOUT", "30")),  # each read or write once the relay has greeted us
+        "SMTP_CONNECT_TIMEOUT": float(env("SMTP_CONNECT_TIMEOUT", "10")),  # the TCP connect and the greeting
         "LINK_GRACE_HOURS": int(env("LINK_GRACE_HOURS", "72")),
         "SESSION_IDLE_MINUTES": int(env("SESSION_IDLE_MINUTES", "30")),
         "SESSION_ABSOLUTE_HOURS": int(env("SESSION_ABSOLUTE_HOURS", "12")),

@@ -146,6 +146,8 @@ def directory_gaps(procedure: Procedure) -> list[str]:
         side, dot, role = party.partition(".")
         if party in ("raiser", "counterpart") or role not in ROLES and side not in ROLES:
             continue
+        if (role or side) == "cp_chair_or_iro":  # the child's own, named by the raiser for each case
+            continue
         if side in ("raiser", "counterpart"):
             lacking = [a.name for a in others if role not in held[a.id]]
             if lacking:

@@ -326,12 +326,19 @@ def build_message(row: Outbox, app: Flask) -> EmailMessage:
 # --- Delivering them ---------------------------------------------------------------------------
 
 
-class DeliveryError(Exception):
-    """A message not delivered: permanent (5xx, bad address) fails the row, anything else retries."""
+RELAY_UNAVAILABLE = "relay unavailable: "  # how a row's last_error starts when the relay, not the message, failed
 
-    def __init__(self, reason: str, permanent: bool = False) -> None:
+
+class DeliveryError(Exception):
+    """A message not delivered: permanent (5xx, bad address) fails the row, anything else retries.
+
+    `relay_down`: the relay could not be reached or would not talk (refused, timed out, disconnected, 421): the row
+    waits for the relay rather than for anything about itself, and is retried as soon as the relay takes a message.
+    """
+
+    def __init__(self, reason: str, permanent: bool = False, relay_down: bool = False) -> None:
         super().__init__(reason)
-        self.reason = header_text(reason)[:500]
+        self.reason = header_text(RELAY_UNAVAILABLE + reason if relay_down else reason)[:500]
         self.permanent = permanent
 
 
@@ -340,32 +347,39 @@ def _smtp_reason(code: int, text: bytes | str) -> str:
     return f"{code} {text}"
 
 
+def _reply_error(code: int, text: bytes | str) -> DeliveryError:
+    """The relay's answer: 5xx is final, 421 means the relay is closing down, any other 4xx concerns this message."""
+    return DeliveryError(_smtp_reason(code, text), permanent=500 <= code < 600, relay_down=code == 421)
+
+
 def send_smtp(message: EmailMessage, recipient: str, config: Mapping[str, Any]) -> None:
-    """Hand the message to the relay; a refused connection, timeout or 4xx is temporary, a 5xx permanent."""
+    """Hand the message to the relay; a refused connection, timeout or 4xx is temporary, a 5xx permanent.
+
+    The TCP connect and the relay's greeting have SMTP_CONNECT_TIMEOUT, the rest of the exchange SMTP_TIMEOUT: a
+    relay that accepts connections and never answers holds a sender for seconds, not for the whole send timeout.
+    """
     sender = message["From"].addresses[0].addr_spec
     try:
-        smtp = smtplib.SMTP(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=float(config["SMTP_TIMEOUT"]))
+        connect_timeout = float(config["SMTP_CONNECT_TIMEOUT"])
+        smtp = smtplib.SMTP(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=connect_timeout)
     except (smtplib.SMTPException, OSError) as error:
-        raise DeliveryError(f"cannot connect to the relay: {type(error).__name__}: {error}") from error
+        raise DeliveryError(f"cannot connect: {type(error).__name__}: {error}", relay_down=True) from error
     try:
+        smtp.sock.settimeout(float(config["SMTP_TIMEOUT"]))
         if config.get("SMTP_STARTTLS"):
             smtp.starttls(context=ssl.create_default_context())
         if config.get("SMTP_USERNAME"):
             smtp.login(config["SMTP_USERNAME"], config.get("SMTP_PASSWORD") or "")
         smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
     except smtplib.SMTPRecipientsRefused as error:
-        code, text = next(iter(error.recipients.values()))
-        raise DeliveryError(_smtp_reason(code, text), permanent=500 <= code < 600) from error
+        raise _reply_error(*next(iter(error.recipients.values()))) from error
     except smtplib.SMTPAuthenticationError as error:  # the relay's settings, not this message: keep retrying
-        raise DeliveryError(
-            f"relay refused our credentials: {_smtp_reason(error.smtp_code, error.smtp_error)}"
-        ) from error
+        reason = f"it refused our credentials: {_smtp_reason(error.smtp_code, error.smtp_error)}"
+        raise DeliveryError(reason, relay_down=True) from error
     except smtplib.SMTPResponseException as error:
-        raise DeliveryError(
-            _smtp_reason(error.smtp_code, error.smtp_error), permanent=500 <= error.smtp_code < 600
-        ) from error
+        raise _reply_error(error.smtp_code, error.smtp_error) from error
     except (smtplib.SMTPException, OSError) as error:  # disconnected, timed out, TLS failure
-        raise DeliveryError(f"{type(error).__name__}: {error}") from error
+        raise DeliveryError(f"{type(error).__name__}: {error}", relay_down=True) from error
     finally:
         with contextlib.suppress(smtplib.SMTPException, OSError):
             smtp.quit()
@@ -475,10 +489,19 @@ def send_outbox_row(outbox_id: int, app: Flask) -> str:
         )
         return status
     except Exception as error:  # a bug or bad data: the row stays visible and is retried (and fails after 5 days)
-        log.exception("outbox %s (%s) attempt %s could not be built or sent", row.id, row.purpose, row.attempts)
+        # The traceback once, at the first attempt; each retry after it is one line.
+        log.error(
+            "outbox %s (%s) attempt %s could not be built or sent: %s",
+            row.id,
+            row.purpose,
+            row.attempts,
+            type(error).__name__,
+            exc_info=row.attempts == 1,
+        )
         return _mark_failed_attempt(row, DeliveryError(f"internal error: {type(error).__name__}"))
     _mark_sent(row, message["Message-ID"])
     log.info("outbox %s (%s) sent on attempt %s", row.id, row.purpose, row.attempts)
+    release_waiting()
     return "sent"
 
 
@@ -491,6 +514,49 @@ def due_for_sending(now: dt.datetime | None = None, limit: int = 1000) -> list[i
     return [
         row.id for row in Outbox.select(Outbox.id).where(due).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)
     ]
+
+
+def _waiting_for_the_relay(now: dt.datetime):
+    """Rows whose last attempt found the relay unavailable, waiting out their backoff."""
+    return (
+        (Outbox.status == "pending") & (Outbox.next_attempt_at > now) & Outbox.last_error.startswith(RELAY_UNAVAILABLE)
+    )
+
+
+def release_waiting(now: dt.datetime | None = None) -> int:
+    """The relay has just taken a message: every row waiting for it is due now and its sender woken.
+
+    Otherwise mail queued during an outage would wait for its own next step (up to 30 minutes) although the relay
+    is back. Rows that failed for a reason of their own (a 4xx about that message) keep their backoff.
+    """
+    now = now or utcnow()
+    if not Outbox.select(Outbox.id).where(_waiting_for_the_relay(now)).exists():  # a read: no write lock per send
+        return 0
+    with database.atomic():
+        released = Outbox.update(next_attempt_at=now).where(_waiting_for_the_relay(now)).execute()
+    if released:
+        log.info("outbox: the relay is taking mail again; %s row(s) waiting for it retried now", released)
+        wake_sender(due_for_sending(now))
+    return released
+
+
+def retry_one_early(now: dt.datetime | None = None) -> list[int]:
+    """While mail waits for an unavailable relay and none of it is due, the next of it is made due now.
+
+    The replay sweep asks this each minute: one attempt a minute (bounded by SMTP_CONNECT_TIMEOUT) finds a relay that
+    is back within a minute, and its success releases the rest (`release_waiting`).
+    """
+    now = now or utcnow()
+    row = (
+        Outbox.select(Outbox.id).where(_waiting_for_the_relay(now)).order_by(Outbox.next_attempt_at, Outbox.id).first()
+    )
+    if row is None:
+        return []
+    with database.atomic():
+        made_due = (
+            Outbox.update(next_attempt_at=now).where((Outbox.id == row.id) & _waiting_for_the_relay(now)).execute()
+        )
+    return [row.id] if made_due else []
 
 
 def undelivered(now: dt.datetime | None = None, older_than: dt.timedelta = ALERT_AFTER) -> list[Outbox]:
@@ -534,3 +600,14 @@ def message_for_reading(row: Outbox, app: Flask) -> EmailMessage:
             _LINK_PATH.sub("/a/[link for the recipient only]", part.get_content()), subtype=part.get_content_subtype()
         )
     return message
+
+
+def told(escalation: Escalation, purpose: str) -> list[str]:
+    """Who was sent this kind of email about the case, as "Name (email)": what a page may say was told."""
+    rows = (
+        Outbox.select(Outbox.recipient_name, Outbox.recipient_email)
+        .where((Outbox.escalation == escalation) & (Outbox.purpose == purpose))
+        .order_by(Outbox.id)
+        .tuples()
+    )
+    return list(dict.fromkeys(f"{name} ({email})" if name else email for name, email in rows))

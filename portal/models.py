@@ -135,6 +135,9 @@ class Escalation(BaseModel):
     child_identifier = CharField(max_length=60, default="")
     child_on_plan = BooleanField(default=False)
     child_looked_after = BooleanField(default=False)
+    # The child's own child protection chair or IRO, named by the raiser: the only one told about this child
+    child_chair_name = CharField(max_length=200, default="")
+    child_chair_email = CharField(max_length=254, default="")
     # Who disagrees with whom
     raiser = ForeignKeyField(User, backref="raised", on_delete="RESTRICT")
     raiser_role = CharField(max_length=200, default="")

@@ -167,6 +167,7 @@ class Procedure:
     imminent_risk: Duration | None = None
     imminent_risk_notify: tuple[str, ...] = ()
     specific_circumstances_notify: tuple[str, ...] = ()
+    specific_circumstances_stage: int = -1  # where such a case goes at once (the last stage unless named)
     raise_documents: tuple[str, ...] = ()
     final_documents: tuple[str, ...] = ()
     secure_domains: tuple[str, ...] = ()
@@ -416,6 +417,9 @@ def parse_procedure(data: dict, path: str, default_id: str = "") -> Procedure:
     circumstances = data.get("specific_circumstances", {})
     if not isinstance(circumstances, dict):
         raise reader.fail(top, "specific_circumstances must be a table with notify = [roles]")
+    bypass_to = reader.text(circumstances, "stage", "specific_circumstances", required=False, default=stages[-1].key)
+    if bypass_to not in {stage.key for stage in stages}:
+        raise reader.fail("specific_circumstances", f"stage = {bypass_to!r}: no stage has that key")
     name = reader.text(data, "name", top)
     return Procedure(
         id=procedure_id,
@@ -427,6 +431,7 @@ def parse_procedure(data: dict, path: str, default_id: str = "") -> Procedure:
         imminent_risk=reader.duration(data, "imminent_risk", top, required=False),
         imminent_risk_notify=reader.roles(data, "imminent_risk_notify", top),
         specific_circumstances_notify=reader.roles(circumstances, "notify", "specific_circumstances"),
+        specific_circumstances_stage=next(stage.index for stage in stages if stage.key == bypass_to),
         raise_documents=reader.documents(data, "raise_documents", top),
         final_documents=reader.documents(data, "final_documents", top),
         secure_domains=tuple(d.lower() for d in reader.text_list(data, "secure_domains", top)),

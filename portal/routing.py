@@ -36,6 +36,8 @@ def _contacts(party: str, escalation: Escalation) -> list[Contact]:
 
 def resolve_party(procedure: Procedure, party: str, escalation: Escalation) -> list[Recipient]:
     """The people a party names for this case (may be none: the escalating person then names them)."""
+    if party.rpartition(".")[2] == "cp_chair_or_iro":  # the child's own, named by the raiser; never every one
+        return _child_chair(procedure, party, escalation)
     if party == "raiser":
         user = escalation.raiser
         return [Recipient(party, user.name, user.email, _is_secure(procedure, user.email, False))]
@@ -48,6 +50,15 @@ def resolve_party(procedure: Procedure, party: str, escalation: Escalation) -> l
         Recipient(party, c.name, c.email, _is_secure(procedure, c.email, c.secure), c.id)
         for c in _contacts(party, escalation)
     ]
+
+
+def _child_chair(procedure: Procedure, party: str, escalation: Escalation) -> list[Recipient]:
+    email = escalation.child_chair_email
+    if not email:
+        return []
+    contact = Contact.get_or_none(Contact.email == email)
+    secure = _is_secure(procedure, email, bool(contact and contact.secure))
+    return [Recipient(party, escalation.child_chair_name, email, secure, contact.id if contact else None)]
 
 
 def resolve_parties(procedure: Procedure, parties: tuple[str, ...], escalation: Escalation) -> list[Recipient]:

@@ -57,6 +57,8 @@ class EscalationDetails:
     child_identifier: str = ""
     child_on_plan: bool = False
     child_looked_after: bool = False
+    child_chair_name: str = ""
+    child_chair_email: str = ""
     raiser_role: str = ""
     raiser_agency_id: int | None = None
     raiser_contact_details: str = ""
@@ -182,18 +184,27 @@ def _start_stage(
     stage: Stage,
     starts: dt.datetime,
     named: list[Recipient] | None = None,
+    urgent: list[tuple[Recipient, str]] = (),
 ) -> tuple[StageRecord, list[int]]:
-    """Record the stage, its people, links, reminders and emails. Runs inside the caller's transaction."""
+    """Record the stage, its people, links, reminders and emails. Runs inside the caller's transaction.
+
+    `urgent` adds acting parties told at once by their own email (imminent risk, a specific circumstance): one
+    email each, carrying their links."""
     schedule = schedule_stage(
         procedure, stage, starts, escalation.imminent_risk, escalation.requested_due_at if stage.index == 0 else None
     )
     record = StageRecord.create(
         escalation=escalation, stage_index=stage.index, stage_key=stage.key, started_at=starts, due_at=schedule.due
     )
-    recipients = named or resolve_parties(procedure, stage.parties, escalation)
+    recipients = list(named or resolve_parties(procedure, stage.parties, escalation))
+    purposes = {r.email.lower(): "stage_started" for r in recipients}
+    for person, purpose in urgent:
+        if person.email.lower() not in purposes:
+            recipients.append(person)
+        purposes[person.email.lower()] = purpose
     key = f"{escalation.reference}/stage{stage.index + 1}"
     last = stage.index >= procedure.last_index
-    escalating = escalated_by(procedure, stage)
+    escalating = escalated_by(procedure, stage, escalation)
     outbox: list[int] = []
     for recipient in recipients:
         StageParty.create(
@@ -209,7 +220,8 @@ def _start_stage(
             action: links.issue_link(escalation, stage.index, recipient.email, recipient.name, action, schedule.due).id
             for action in _link_actions(last, recipient.party in escalating)
         }
-        outbox += _queue_to(escalation, "stage_started", [recipient], key, stage_index=stage.index, links=issued)
+        purpose = purposes[recipient.email.lower()]
+        outbox += _queue_to(escalation, purpose, [recipient], key, stage_index=stage.index, links=issued)
     for notification in stage.notify:
         if _condition_holds(notification.when, escalation):
             people = resolve_parties(procedure, (notification.role,), escalation)
@@ -266,6 +278,19 @@ def _documents(escalation: Escalation, kinds: tuple[str, ...], stage_index: int 
     return ids
 
 
+def urgent_parties(procedure: Procedure, escalation: Escalation) -> list[tuple[Recipient, str]]:
+    """Imminent risk: the people the procedure names act at once beside the stage's parties (the raiser's manager
+    and safeguarding lead in the seeds). A specific circumstance: the DCS and the partnership act at the stage
+    the procedure sends it to."""
+    urgent = []
+    if escalation.imminent_risk:
+        urgent += [(r, "imminent_risk") for r in resolve_parties(procedure, procedure.imminent_risk_notify, escalation)]
+    if escalation.specific_circumstance:
+        notify = procedure.specific_circumstances_notify
+        urgent += [(r, "specific_circumstance") for r in resolve_parties(procedure, notify, escalation)]
+    return urgent
+
+
 def raise_escalation(
     procedure: Procedure,
     raiser: User,
@@ -306,6 +331,12 @@ def raise_escalation(
                 child_identifier=details.child_identifier.strip(),
                 child_on_plan=details.child_on_plan,
                 child_looked_after=details.child_looked_after,
+                child_chair_name=details.child_chair_name.strip()
+                if details.child_on_plan or details.child_looked_after
+                else "",
+                child_chair_email=details.child_chair_email.strip().lower()
+                if details.child_on_plan or details.child_looked_after
+                else "",
                 raiser=raiser,
                 raiser_role=details.raiser_role.strip(),
                 raiser_agency=details.raiser_agency_id or raiser.agency_id,
@@ -323,21 +354,19 @@ def raise_escalation(
                 imminent_risk=details.imminent_risk,
                 specific_circumstance=circumstance,
                 requested_due_at=requested,
-                stage_index=0,
+                stage_index=procedure.stage(procedure.specific_circumstances_stage).index if circumstance else 0,
                 stage_started_at=now,
                 created_at=now,
                 submission_key=submission_key or None,
             )
             _event(escalation, "raised", Actor.of(raiser), now, summary)
-            record, outbox = _start_stage(procedure, escalation, procedure.stages[0], now)
-            key = f"{escalation.reference}/raised"
-            if escalation.imminent_risk:
-                people = resolve_parties(procedure, procedure.imminent_risk_notify, escalation)
-                outbox += _queue_to(escalation, "imminent_risk", people, key)
             if circumstance:
-                people = resolve_parties(procedure, procedure.specific_circumstances_notify, escalation)
-                outbox += _queue_to(escalation, "specific_circumstance", people, key)
                 _event(escalation, "specific_circumstance", None, now, SPECIFIC_CIRCUMSTANCES[circumstance])
+            start = procedure.stage(escalation.stage_index)
+            record, outbox = _start_stage(
+                procedure, escalation, start, now, urgent=urgent_parties(procedure, escalation)
+            )
+            key = f"{escalation.reference}/raised"
             outbox += _queue_to(escalation, "business_manager_update", business_managers(procedure, escalation), key)
             asked = _documents(escalation, procedure.raise_documents, None, now)
             escalation.due_at = record.due_at

@@ -1,6 +1,10 @@
-"""The huey instance, built from settings, and every task module.
+"""The two huey queues, built from settings, and every task module.
 
-huey only wakes things up; the database is the source of truth (docs/security.md, 'Task queue delivery').
+`huey` carries the work: sending mail and rendering PDFs, one task per row. `schedule` carries the minute sweeps
+(reminders, outbox replay, pending documents) and is served by a consumer of its own, so a sweep never waits behind
+a send to a relay that hangs or a slow render. Both live in the same storage (`HUEY_URL`), under `HUEY_NAME` and
+`HUEY_NAME`-schedule. huey only wakes things up; the database is the source of truth
+(docs/security.md, 'Task queue delivery').
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ from contextlib import contextmanager
 from flask import Flask, current_app, has_app_context
 from huey import RedisHuey, SqliteHuey
 
-from portal.config import INSTANCE
+from portal.config import queue_settings
 from portal.db import database
 
 
-def make_huey(url: str, name: str = "escalation-portal") -> SqliteHuey | RedisHuey:
+def make_huey(url: str, name: str) -> SqliteHuey | RedisHuey:
     """SqliteHuey in its own file by default (never the case database), RedisHuey from redis:// URLs.
 
     `name` (HUEY_NAME) separates queues sharing one Redis database, e.g. concurrent test runs.
@@ -31,9 +35,13 @@ def make_huey(url: str, name: str = "escalation-portal") -> SqliteHuey | RedisHu
     raise ValueError(f"unsupported HUEY_URL scheme: {url.split(':', 1)[0]!r}")
 
 
-huey = make_huey(
-    os.environ.get("HUEY_URL", f"sqlite:///{INSTANCE / 'huey.db'}"), os.environ.get("HUEY_NAME", "escalation-portal")
-)
+def make_queues(url: str, name: str) -> tuple[SqliteHuey | RedisHuey, SqliteHuey | RedisHuey]:
+    """The work queue and the schedule queue, in one storage."""
+    return make_huey(url, name), make_huey(url, f"{name}-schedule")
+
+
+_settings = queue_settings()
+huey, schedule = make_queues(_settings["HUEY_URL"], _settings["HUEY_NAME"])
 
 _app: Flask | None = None
 _app_lock = threading.Lock()  # thread workers: build the app once, not once per thread

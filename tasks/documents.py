@@ -7,7 +7,7 @@ import logging
 from huey import crontab
 
 from portal import documents
-from tasks import huey, task_context
+from tasks import huey, schedule, task_context
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ def render_document(document_id: int) -> None:
         documents.render_document(document_id, app)
 
 
-@huey.periodic_task(crontab(minute="*"), retries=0)
+@schedule.periodic_task(crontab(minute="*"), retries=0)
 def render_pending_documents() -> None:
     """Documents whose wake-up was lost (a killed consumer, a queue that was down) are rendered within a minute."""
     with task_context():

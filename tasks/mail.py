@@ -13,7 +13,7 @@ import logging
 from huey import crontab
 
 from portal import mail
-from tasks import huey, task_context
+from tasks import huey, schedule, task_context
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +25,14 @@ def send_outbox(outbox_id: int) -> None:
         mail.send_outbox_row(outbox_id, app)
 
 
-@huey.periodic_task(crontab(minute="*"), retries=0)
+@schedule.periodic_task(crontab(minute="*"), retries=0)
 def replay_outbox() -> None:
-    """Re-enqueue due rows and expired leases: covers a lost wake-up, a killed consumer, a Redis failover."""
+    """Re-enqueue due rows and expired leases: covers a lost wake-up, a killed consumer, a Redis failover.
+
+    With nothing due but mail waiting for the relay, one row is tried early, so a relay that is back is noticed.
+    """
     with task_context():
-        due = mail.due_for_sending()
+        due = mail.due_for_sending() or mail.retry_one_early()
     for outbox_id in due:
         send_outbox(outbox_id)
     if due:

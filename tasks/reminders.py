@@ -9,12 +9,12 @@ from huey import crontab
 from portal import reminders
 from portal.db import database
 from portal.models import utcnow
-from tasks import app_context, huey
+from tasks import app_context, schedule
 
 log = logging.getLogger(__name__)
 
 
-@huey.periodic_task(crontab(minute="*"), retries=0)
+@schedule.periodic_task(crontab(minute="*"), retries=0)
 def sweep_reminders() -> None:
     """Send what has come due since the last run (a missed minute is caught up: it selects due <= now)."""
     with app_context(), database.connection_context():

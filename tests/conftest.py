@@ -121,12 +121,16 @@ class SMTPServer:
     permanent(): 550 at RCPT. block(): keep the next message (`held`), then hold its 250 until `release` is set;
     later messages are accepted.
     stop() / start(): no server listening on the port, then one again.
+    hang(): a relay that accepts connections and never says a word (a bare listener on the port); start() ends it,
+    closing the connections it took, and answers again.
     """
 
     def __init__(self) -> None:
+        import logging
         import socket
         import threading
 
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd narrates every connection at INFO
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -138,6 +142,7 @@ class SMTPServer:
         self.blocked, self.release = threading.Event(), threading.Event()
         self.held = None  # the message whose 250 block() holds back
         self._controller = None
+        self._silent = None  # hang()'s listener: the kernel completes each connection, no one reads or writes
 
     def accept(self) -> None:
         self.mode = "accept"
@@ -153,17 +158,30 @@ class SMTPServer:
         self.blocked.clear()
         self.release.clear()
 
+    def hang(self) -> None:
+        import socket
+
+        self.stop()
+        self._silent = socket.create_server((self.host, self.port), backlog=64)
+
     def start(self) -> None:
         from aiosmtpd.controller import Controller
 
+        self._end_hang()
         self._controller = Controller(self, hostname=self.host, port=self.port)
         self._controller.start()
 
     def stop(self) -> None:
         self.release.set()
+        self._end_hang()
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    def _end_hang(self) -> None:
+        if self._silent is not None:
+            self._silent.close()  # connections still waiting in its backlog are reset
+            self._silent = None
 
     def by_message_id(self) -> dict[str, int]:
         from collections import Counter

@@ -1,4 +1,8 @@
-"""Error pages in GOV.UK style, and the expired-CSRF path that keeps the user's answers."""
+"""Error pages in GOV.UK style, and the expired-CSRF path that keeps the user's answers.
+
+An error page must render whatever failed, the database included: it never loads the signed-in user once the
+database has failed, and it logs one line with the reference the page shows.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,14 @@ import secrets
 
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
+from peewee import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from portal.auth import login_manager
 from portal.registry import ProcedureUnavailable
 
 log = logging.getLogger("portal.errors")
+DATABASE_DOWN = (OperationalError, InterfaceError)  # cannot connect, connection lost, database locked
 
 PAGES = {
     400: ("There is a problem with your request", "Go back and try again."),
@@ -62,5 +69,17 @@ def init_errors(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _server_error(error: Exception):
         reference = secrets.token_hex(4)
+        if isinstance(error, DATABASE_DOWN):
+            # The header would load the signed-in user from the database that has just failed: show no one.
+            g.setdefault("_login_user", login_manager.anonymous_user())  # what Flask-Login caches per request
+            detail = " ".join(str(error).split())[:200]
+            log.error(
+                "database unavailable ref=%s endpoint=%s: %s: %s",
+                reference,
+                request.endpoint,
+                type(error).__name__,
+                detail,
+            )
+            return _page(503, "Sorry, the service is unavailable", "Try again in a few minutes.", reference)
         log.exception("unhandled error ref=%s endpoint=%s", reference, request.endpoint)
         return _page(500, "Sorry, there is a problem with the service", "Try again later.", reference)

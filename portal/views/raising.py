@@ -17,11 +17,12 @@ from forms.raise_escalation import CATEGORIES, PAGES, CheckAnswersForm
 from portal.auth import restored_answers, signed_in
 from portal.db import database
 from portal.deadlines import schedule_stage
+from portal.mail import told
 from portal.models import Agency, Draft, Escalation, utcnow
 from portal.procedure import SPECIFIC_CIRCUMSTANCES
 from portal.registry import registry
 from portal.views.errors import keeps_answers
-from portal.workflow import EscalationDetails, WorkflowError, raise_escalation
+from portal.workflow import EscalationDetails, WorkflowError, raise_escalation, urgent_parties
 
 bp = Blueprint("raise", __name__, url_prefix="/raise")
 FORMS = dict(PAGES)
@@ -152,6 +153,8 @@ def _details(answers: dict) -> EscalationDetails:
         child_identifier=answers.get("child_identifier") or "",
         child_on_plan=answers["child_on_plan"] == "yes",
         child_looked_after=answers["child_looked_after"] == "yes",
+        child_chair_name=answers.get("chair_name") or "",
+        child_chair_email=answers.get("chair_email") or "",
         raiser_role=answers["raiser_role"],
         raiser_agency_id=int(answers["raiser_agency"]),
         raiser_contact_details=answers["raiser_contact_details"],
@@ -195,6 +198,8 @@ def _summary(answers: dict) -> list[dict]:
     applies = {
         "category_other": "other" in (answers.get("categories") or []),
         "lead_name": answers.get("lead_aware") == "yes",
+        "chair_name": "yes" in (answers.get("child_on_plan"), answers.get("child_looked_after")),
+        "chair_email": "yes" in (answers.get("child_on_plan"), answers.get("child_looked_after")),
     }
     rows = []
     for page, form_class in PAGES:
@@ -252,8 +257,30 @@ def check():
     answers = draft.answers
     schedule = schedule_stage(procedure, procedure.stages[0], utcnow(), answers.get("imminent_risk") == "yes")
     return render_template(
-        "raising/check.html", form=form, rows=_summary(answers), answers=answers, procedure=procedure, schedule=schedule
+        "raising/check.html",
+        form=form,
+        rows=_summary(answers),
+        answers=answers,
+        procedure=procedure,
+        schedule=schedule,
+        will_tell=_will_tell(procedure, answers),
     ), (400 if form.errors or form.timed_out else 200)
+
+
+def _will_tell(procedure, answers: dict) -> dict[str, list[str]]:
+    """Who raising these answers would email at once, by purpose: what the check page may promise."""
+    details = _details(answers)
+    draft_case = Escalation(  # never saved: the directory lookups need only who raises it and the agencies
+        raiser=current_user._get_current_object(),
+        raiser_agency=details.raiser_agency_id,
+        counterpart_agency=details.counterpart_agency_id,
+        imminent_risk=details.imminent_risk,
+        specific_circumstance=details.specific_circumstance,
+    )
+    found: dict[str, list[str]] = {"imminent_risk": [], "specific_circumstance": []}
+    for person, purpose in urgent_parties(procedure, draft_case):
+        found[purpose].append(person.name)
+    return found
 
 
 @bp.get("/done/<reference>")
@@ -262,5 +289,10 @@ def confirmation(reference: str):
     case = Escalation.get_or_none(Escalation.reference == reference, Escalation.raiser == current_user.id)
     if case is None:
         abort(404)
-    procedure = registry.current()
-    return render_template("raising/confirmation.html", case=case, procedure=procedure)
+    return render_template(
+        "raising/confirmation.html",
+        case=case,
+        procedure=registry.of_case(case),
+        told_imminent=told(case, "imminent_risk"),
+        told_circumstance=told(case, "specific_circumstance"),
+    )

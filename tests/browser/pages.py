@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 
 from playwright.sync_api import Locator, Page, expect
 
+from portal import links
+from portal.db import database
+from portal.models import ActionLink, Escalation
 from tests.browser.conftest import PASSWORD, PageChecks
 
 
@@ -22,6 +25,8 @@ class Answers:
     identifier: str = "CSC-20417"
     on_plan: str = "Yes"
     looked_after: str = "No"
+    chair_name: str = "Ruth IRO"
+    chair_email: str = "cp.chair.or.iro@demo.safeguarding.children.partnership.demo.example"
     role: str = "Social Worker"
     contact_details: str = "020 7946 0000, sam.patel@csc.demo.example"
     counterpart_name: str = "DC Jo Williams"
@@ -139,6 +144,9 @@ class Portal:
         self.page.get_by_label("Local identifier (optional)").fill(a.identifier)
         self.choose("Is the child subject to a child protection plan?", a.on_plan)
         self.choose("Is the child looked after?", a.looked_after)
+        if "Yes" in (a.on_plan, a.looked_after):
+            self.page.get_by_label("Name of the child's child protection chair or IRO").fill(a.chair_name)
+            self.page.get_by_label("Email address of the chair or IRO").fill(a.chair_email)
 
     def fill_you(self, a: Answers) -> None:
         self.page.get_by_label("Your role").fill(a.role)
@@ -281,3 +289,21 @@ class Keyboard:
         """Tab to a link or button and press Enter (or Space): the page it loads is checked."""
         self.tab_to(target)
         self.press_and_load(key)
+
+
+def link_path(live_server, reference: str, email: str, action: str, stage_index: int = 0) -> str:
+    """The path of the emailed link for this case, stage, recipient and action (its token is never stored)."""
+    links.init_secret(live_server.app.config["SECRET_KEY"])  # the live server's secret, whatever ran before
+    with database.connection_context():
+        link = (
+            ActionLink.select()
+            .join(Escalation)
+            .where(
+                (Escalation.reference == reference)
+                & (ActionLink.stage_index == stage_index)
+                & (ActionLink.recipient_email == email)
+                & (ActionLink.action == action)
+            )
+            .get()
+        )
+        return f"/a/{links.token_of(link)}"

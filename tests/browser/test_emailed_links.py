@@ -13,13 +13,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from portal import links
 from portal.db import database
 from portal.models import ActionLink, Agency, Escalation, Event, Outbox, StageRecord, User
 from portal.registry import registry
 from portal.workflow import EscalationDetails, raise_escalation
 from tests.browser.conftest import PRACTITIONER
-from tests.browser.pages import Portal
+from tests.browser.pages import Portal, link_path
 
 pytestmark = pytest.mark.browser
 
@@ -53,24 +52,6 @@ def raise_case(live_server, child: str) -> str:
             categories=["thresholds"],
         )
         return raise_escalation(registry.current(), raiser, details).reference
-
-
-def link_path(live_server, reference: str, email: str, action: str, stage_index: int = 0) -> str:
-    """The path of the emailed link for this case, stage, recipient and action (its token is never stored)."""
-    links.init_secret(live_server.app.config["SECRET_KEY"])  # the live server's secret, whatever ran before
-    with database.connection_context():
-        link = (
-            ActionLink.select()
-            .join(Escalation)
-            .where(
-                (Escalation.reference == reference)
-                & (ActionLink.stage_index == stage_index)
-                & (ActionLink.recipient_email == email)
-                & (ActionLink.action == action)
-            )
-            .get()
-        )
-        return f"/a/{links.token_of(link)}"
 
 
 def state_of(reference: str) -> dict:
@@ -133,7 +114,7 @@ def test_resolve_through_the_emailed_link_once(live_server, portal):
     expect(page.get_by_role("heading", level=1)).to_have_text("Resolution recorded")
     expect(page.get_by_text(reference, exact=True)).to_be_visible()
     expect(
-        page.get_by_text("Sam Patel, who raised it, and the partnership's business manager have been told.")
+        page.get_by_text("Everyone named so far, Sam Patel, who raised it, and the partnership's business manager")
     ).to_be_visible()
     portal.checks()
 

@@ -10,9 +10,9 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from portal.db import database
-from portal.models import Escalation
+from portal.models import ActionLink, Escalation
 from tests.browser.conftest import OFFICER, PASSWORD, PRACTITIONER
-from tests.browser.pages import Answers, Keyboard, Portal
+from tests.browser.pages import Answers, Keyboard, Portal, link_path
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +22,7 @@ def portal(page, checks):
     return Portal(page, checks)
 
 
-def test_raise_escalate_and_resolve(portal):
+def test_raise_escalate_and_resolve(portal, live_server):
     page = portal.page
     answers = Answers(child_name="Jamie Rivers")
 
@@ -89,14 +89,26 @@ def test_raise_escalate_and_resolve(portal):
     for person in people:
         expect(portal.summary_value("Who acts")).to_contain_text(person.strip())
 
-    # Resolve with an agreed outcome.
+    # Stage 2 is the line managers': the raiser records and withdraws, but resolving is theirs.
+    expect(page.get_by_role("link", name="Mark as resolved")).to_have_count(0)
+    with database.connection_context():
+        manager = (
+            ActionLink.select()
+            .join(Escalation)
+            .where(
+                (Escalation.reference == reference) & (ActionLink.stage_index == 1) & (ActionLink.action == "resolve")
+            )
+            .first()
+        )
     outcome = "Agreed at a line managers' meeting: a strategy discussion on Friday and a joint visit."
-    portal.follow("Mark as resolved")
-    portal.expect_heading("Mark as resolved")
+    case_page = page.url
+    portal.open(link_path(live_server, reference, manager.recipient_email, "resolve", stage_index=1))
+    portal.expect_heading("Record the agreed outcome")
     page.get_by_label("Agreed outcome").fill(outcome)
     portal.choose("Should any learning or gap in policy go to the partnership?", "No")
     portal.press("Record resolution")
-    expect(portal.flash()).to_contain_text("The escalation is resolved.")
+    portal.expect_heading("Resolution recorded")
+    portal.open(case_page)
     expect(portal.summary_value("Status")).to_have_text("Resolved")
     expect(page.get_by_role("heading", name="What you can do now")).to_have_count(0)
 
@@ -112,16 +124,16 @@ def test_raise_escalate_and_resolve(portal):
     assert reference in text and outcome in text and "Jamie Rivers" in text
 
     timeline = portal.timeline()
-    for title, text in [
-        ("Escalation raised", answers.summary),
-        ("Record of a discussion", record),
-        ("Escalated to Stage 2", reason),
-        ("Resolved: agreed outcome", outcome),
+    for title, text, by in [
+        ("Escalation raised", answers.summary, "Sam Patel"),
+        ("Record of a discussion", record, "Sam Patel"),
+        ("Escalated to Stage 2", reason, "Sam Patel"),
+        ("Resolved: agreed outcome", outcome, f"{manager.recipient_name} ({manager.recipient_email})"),
     ]:
         item = timeline.get_by_role("listitem").filter(has_text=title)
         expect(item).to_have_count(1)
         expect(item).to_contain_text(text)
-        expect(item).to_contain_text("by Sam Patel")
+        expect(item).to_contain_text(f"by {by}")
 
     portal.follow("Back to escalations")
     row = page.get_by_role("row").filter(has_text=answers.child_name)
@@ -179,9 +191,16 @@ def test_invalid_answers_show_the_error_summary_and_keep_what_was_typed(portal):
     expect(portal.group("Is the child looked after?").get_by_label("Yes")).to_be_focused()
     portal.checks()
 
-    # Corrected, the journey moves on.
+    # Corrected, the journey moves on (looked after: the child's IRO is named).
     dob.get_by_label("Year", exact=True).fill("2016")
     portal.choose("Is the child looked after?", "Yes")
+    portal.continue_()
+    portal.expect_errors(
+        "Enter the name of the child's child protection chair or IRO",
+        "Enter the email address of the child's child protection chair or IRO",
+    )
+    page.get_by_label("Name of the child's child protection chair or IRO").fill("Ruth IRO")
+    page.get_by_label("Email address of the chair or IRO").fill("ruth.iro@partnership.demo.example")
     portal.continue_()
     portal.expect_heading("About you")
 
@@ -243,6 +262,8 @@ def test_raising_an_escalation_with_the_keyboard_alone(portal):
         page.get_by_label("Local identifier (optional)"),
         portal.group("Is the child subject to a child protection plan?").get_by_label("Yes"),
         portal.group("Is the child looked after?").get_by_label("Yes"),
+        page.get_by_label("Name of the child's child protection chair or IRO"),
+        page.get_by_label("Email address of the chair or IRO"),
         page.get_by_role("button", name="Continue"),
     ]
     keyboard.tab_to(fields[0])
@@ -262,6 +283,10 @@ def test_raising_an_escalation_with_the_keyboard_alone(portal):
     keys.press("Tab")
     keys.press("ArrowDown")  # No: not looked after
     expect(portal.group("Is the child looked after?").get_by_label("No")).to_be_checked()
+    keys.press("Tab")  # on a plan: the child's own chair or IRO
+    keys.type(a.chair_name)
+    keys.press("Tab")
+    keys.type(a.chair_email)
     keyboard.activate(page.get_by_role("button", name="Continue"))
 
     portal.expect_heading("About you")

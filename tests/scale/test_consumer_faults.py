@@ -8,89 +8,41 @@ delivered, at most two copies of any, both with the same Message-ID, every row `
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import uuid
 
 import pytest
 
 from portal import links, mail
-from portal.config import ROOT
 from portal.models import Outbox, utcnow
-from tasks import huey as app_huey
-from tasks import make_huey
 from tasks.mail import replay_outbox
 from tests import factories
 from tests.conftest import TEST_PROCEDURE
 from tests.processes import wait_for
+from tests.scale.consumers import Consumer, Queues
 
 pytestmark = pytest.mark.slow
-CONSUMER = ROOT / ".venv" / "bin" / "huey_consumer"
+FAST_POLL = ("--delay", "0.05", "--max-delay", "0.2")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-def queue(request, tmp_path):
-    """The consumer's queue, and a producer on it: SqliteHuey in tmp_path, or RedisHuey under a unique name."""
+def queues(request, tmp_path):
+    """The consumers' queues: SqliteHuey in tmp_path, or RedisHuey under a unique name."""
     if request.param == "redis":
         url = os.environ.get("TEST_REDIS_URL")
         if not url:
             pytest.skip("TEST_REDIS_URL is not set: the RedisHuey runs are skipped")
     else:
         url = f"sqlite:///{tmp_path / 'huey.db'}"
-    name = f"escalation-portal-test-{uuid.uuid4().hex[:12]}"
-    producer = make_huey(url, name)
-    yield url, name, producer
-    producer.storage.flush_all()
-    if request.param == "redis":
-        conn = producer.storage.conn
-        for key in conn.scan_iter(match=f"*{producer.storage.name}*"):
-            conn.delete(key)
-
-
-class Consumer:
-    """`huey_consumer tasks.huey` in its own process, configured only through the environment."""
-
-    def __init__(self, env: dict[str, str], log_path) -> None:
-        self.env, self.log_path, self.process = env, log_path, None
-
-    def start(self) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115 (the child owns it)
-        self.process = subprocess.Popen(
-            [str(CONSUMER), "tasks.huey", "--workers", "2", "--worker-type", "thread", "--no-periodic"]
-            + ["--delay", "0.05", "--max-delay", "0.2"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-
-    def kill(self) -> None:
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # graceful: running tasks finish first
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-def enqueue(producer, task_wrapper, *args) -> None:
-    """Put a task on the consumer's queue (the test process's own huey runs in immediate mode)."""
-    task = task_wrapper.s(*args)
-    producer.storage.enqueue(app_huey.serialize_task(task), task.priority)
+    queues = Queues(url, f"escalation-portal-test-{uuid.uuid4().hex[:12]}")
+    yield queues
+    queues.remove()
 
 
 def statuses() -> dict[int, str]:
     return {row.id: row.status for row in Outbox.select(Outbox.id, Outbox.status)}
 
 
-def test_sigkill_while_the_relay_holds_the_message_loses_nothing(app, database_url, smtp_server, queue, tmp_path):
-    huey_url, huey_name, producer = queue
+def test_sigkill_while_the_relay_holds_the_message_loses_nothing(app, database_url, smtp_server, queues, tmp_path):
     with app.app_context():
         mail.set_waker(None)  # only the consumer sends
         raiser, ours, theirs = factories.world()
@@ -101,8 +53,8 @@ def test_sigkill_while_the_relay_holds_the_message_loses_nothing(app, database_u
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "HUEY_URL": huey_url,
-        "HUEY_NAME": huey_name,
+        "HUEY_URL": queues.url,
+        "HUEY_NAME": queues.name,
         "PORTAL_INSTANCE": str(tmp_path / "consumer-instance"),
         "PORTAL_PROCEDURE": TEST_PROCEDURE,
         "SECRET_KEY": app.config["SECRET_KEY"],
@@ -111,14 +63,17 @@ def test_sigkill_while_the_relay_holds_the_message_loses_nothing(app, database_u
         "SMTP_PORT": str(smtp_server.port),
         "SMTP_TIMEOUT": "10",
     }
-    consumer = Consumer(env, tmp_path / "consumer.log")
+    logs = [tmp_path / "senders.log", tmp_path / "sweeps.log"]
+    # The sweeps run only when the test puts one on their queue (-n: no minute schedule).
+    senders = Consumer("tasks.huey", env, logs[0], "--workers", "2", "-n", *FAST_POLL)
+    sweeps = Consumer("tasks.schedule", env, logs[1], "--workers", "1", "-n", *FAST_POLL).start()
     smtp_server.block()  # the relay keeps the first message and holds back its 250
     try:
-        consumer.start()
-        enqueue(producer, replay_outbox)
-        assert smtp_server.blocked.wait(60), (tmp_path / "consumer.log").read_text()
+        senders.start()
+        queues.put(replay_outbox)
+        assert smtp_server.blocked.wait(60), logs[0].read_text() + logs[1].read_text()
         held_id = smtp_server.held["Message-ID"]
-        consumer.kill()  # mid-send: the task is gone from huey; the row is still `sending` under its lease
+        senders.kill()  # mid-send: the task is gone from huey; the row is still `sending` under its lease
         smtp_server.release.set()
 
         with app.app_context():
@@ -129,12 +84,13 @@ def test_sigkill_while_the_relay_holds_the_message_loses_nothing(app, database_u
             # Five minutes pass: the dead sender's lease runs out (the consumer's clock cannot be moved).
             Outbox.update(lease_until=utcnow() - mail.LEASE).where(Outbox.status == "sending").execute()
 
-        consumer.start()
-        enqueue(producer, replay_outbox)
+        senders.start()
+        queues.put(replay_outbox)
         with app.app_context():
-            wait_for(lambda: set(statuses().values()) == {"sent"}, "every row sent", tmp_path / "consumer.log")
+            wait_for(lambda: set(statuses().values()) == {"sent"}, "every row sent", logs)
     finally:
-        consumer.stop()
+        senders.stop()
+        sweeps.stop()
         smtp_server.release.set()
 
     with app.app_context():
@@ -149,4 +105,4 @@ def test_sigkill_while_the_relay_holds_the_message_loses_nothing(app, database_u
     repeats = [m for m in smtp_server.messages if m["Message-ID"] == held_id]
     bodies = {m.get_body(("plain",)).get_content() for m in repeats}
     assert len(bodies) == 1  # the same message, the same links
-    assert consumer.process.returncode is not None
+    assert senders.process.returncode is not None

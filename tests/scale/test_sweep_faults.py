@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,9 +19,11 @@ from portal import reminders
 from portal.db import database, init_database, is_postgres
 from portal.models import Agency, Contact, Escalation, Event, Outbox, Reminder, StageParty, StageRecord, User
 from portal.registry import version_for
+from tasks.reminders import sweep_reminders
 from tests import factories
 from tests.conftest import TEST_PROCEDURE, _empty_postgres
 from tests.processes import wait_for
+from tests.scale.consumers import Consumer, Queues
 
 ROOT = Path(__file__).resolve().parents[2]
 UTC = dt.UTC
@@ -153,31 +152,6 @@ COUNT = 1000
 KILL_AFTER = 300
 
 
-class Consumer:
-    """A `huey_consumer tasks.huey` process with the portal's settings in its environment."""
-
-    def __init__(self, env: dict[str, str], log: Path, periodic: bool = False) -> None:
-        command = [str(Path(sys.executable).parent / "huey_consumer"), "tasks.huey", "-w", "1", "-k", "thread"]
-        self.log = log
-        with open(log, "ab") as out:
-            self.process = subprocess.Popen(
-                command + ([] if periodic else ["-n"]), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-            )
-
-    def kill(self) -> None:
-        """kill -9: no signal handler runs, the task in flight is lost (docs/security.md, 'Task queue delivery')."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # graceful: the running task finishes
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
 def portal_env(tmp_path: Path, database_url: str, huey_url: str, huey_name: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -194,10 +168,15 @@ def portal_env(tmp_path: Path, database_url: str, huey_url: str, huey_name: str)
     return env
 
 
-def enqueue_sweep(env: dict[str, str], times: int = 1) -> None:
+def sweeps(env: dict[str, str], log: Path) -> Consumer:
+    """A consumer of the sweeps' queue with one worker, running only the sweeps the test puts there."""
+    return Consumer("tasks.schedule", env, log, "-w", "1", "-n").start()
+
+
+def enqueue_sweep(queues: Queues, times: int = 1) -> None:
     """What the periodic scheduler does each minute: put a sweep on the queue (`times` back to back)."""
-    code = "from tasks.reminders import sweep_reminders\n" + "sweep_reminders()\n" * times
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=60)
+    for _ in range(times):
+        queues.put(sweep_reminders)
 
 
 def sweeping(log: Path) -> bool:
@@ -238,12 +217,13 @@ def test_a_consumer_killed_mid_sweep_then_restarted_sends_each_reminder_once(tmp
     due, deadline = due_now()
     with database.connection_context():
         seed_due_cases(COUNT, due, deadline)
-    env = portal_env(tmp_path, database_url, f"sqlite:///{tmp_path / 'huey.db'}", "escalation-portal")
+    queues = Queues(f"sqlite:///{tmp_path / 'huey.db'}", "escalation-portal")
+    env = portal_env(tmp_path, database_url, queues.url, queues.name)
     logs = [tmp_path / "consumer-1.log", tmp_path / "consumer-2.log"]
 
-    first = Consumer(env, logs[0])
+    first = sweeps(env, logs[0])
     try:
-        enqueue_sweep(env)
+        enqueue_sweep(queues)
         wait_sent(lambda: sent_count() >= KILL_AFTER, f"{KILL_AFTER} reminders to be sent", logs)
         first.kill()
     finally:
@@ -253,9 +233,9 @@ def test_a_consumer_killed_mid_sweep_then_restarted_sends_each_reminder_once(tmp
 
     # Restarted (no -f: there is no lock to flush). The killed sweep is gone from the queue for good
     # (at-most-once); the next minute's sweep picks up where it stopped, because it selects due <= now.
-    second = Consumer(env, logs[1])
+    second = sweeps(env, logs[1])
     try:
-        enqueue_sweep(env)
+        enqueue_sweep(queues)
         wait_sent(lambda: sent_count() == COUNT, "every reminder to be sent", logs)
     finally:
         second.stop()
@@ -277,29 +257,26 @@ def test_two_consumers_on_postgres_and_redis_one_killed_mid_sweep(tmp_path, requ
     due, deadline = due_now()
     with database.connection_context():
         seed_due_cases(COUNT, due, deadline)
-    huey_name = f"sweep-faults-{os.getpid()}-{time.monotonic_ns()}"
-    env = portal_env(tmp_path, database_url, redis_url, huey_name)
+    queues = Queues(redis_url, f"sweep-faults-{os.getpid()}-{time.monotonic_ns()}")
+    env = portal_env(tmp_path, database_url, queues.url, queues.name)
     logs = [tmp_path / f"consumer-{n}.log" for n in (1, 2, 3)]
 
-    from tasks import make_huey
-
-    queue = make_huey(redis_url, huey_name)
-    consumers = [Consumer(env, logs[0]), Consumer(env, logs[1])]
+    consumers = [sweeps(env, logs[0]), sweeps(env, logs[1])]
     try:
         # Two sweeps at once, one per consumer (each has one worker, so a busy one cannot take the second).
-        enqueue_sweep(env, times=2)
+        enqueue_sweep(queues, times=2)
         wait_sent(lambda: all(sweeping(log) for log in logs[:2]), "both consumers to be sweeping", logs)
         wait_sent(lambda: sent_count() >= KILL_AFTER, f"{KILL_AFTER} reminders to be sent", logs)
         consumers[0].kill()
         assert sent_count() < COUNT, "the kill came after the sweeps finished: nothing was tested"
-        consumers.append(Consumer(env, logs[2]))  # the killed one restarted
-        enqueue_sweep(env)
+        consumers.append(sweeps(env, logs[2]))  # the killed one restarted
+        enqueue_sweep(queues)
         wait_sent(lambda: sent_count() == COUNT, "every reminder to be sent", logs)
         assert consumers[1].process.poll() is None, "the surviving consumer died"
     finally:
         for consumer in consumers:
             consumer.stop()
-        queue.flush()
+        queues.remove()
     with database.connection_context():
         assert_each_due_reminder_sent_exactly_once(COUNT, deadline)
 
@@ -337,7 +314,7 @@ def test_on_postgres_the_sweep_skips_a_case_a_transition_holds_and_never_waits(d
     assert locked.wait(timeout=30)
     database.execute_sql("SET lock_timeout = '2s'")  # a sweep that waited on a lock would fail loudly here
     try:
-        fired = reminders.sweep(NOW, {"three-stage": factories.procedure()})
+        fired = reminders.sweep(NOW)
     finally:
         database.execute_sql("RESET lock_timeout")
         release.set()
@@ -348,4 +325,4 @@ def test_on_postgres_the_sweep_skips_a_case_a_transition_holds_and_never_waits(d
     assert not Outbox.select().where(Outbox.escalation == held).exists()
     case = Escalation.get_by_id(held)
     assert (case.status, case.next_alert_at) == ("resolved", None)
-    assert reminders.sweep(NOW + dt.timedelta(minutes=1), {"three-stage": factories.procedure()}) == 0
+    assert reminders.sweep(NOW + dt.timedelta(minutes=1)) == 0

@@ -54,6 +54,18 @@ def test_naive_times_are_refused_by_the_database_layer(db):
         user.save()
 
 
+def insert_as_of_today(table: str, model, **values) -> None:
+    """A row written as the schema stands now (an older migration): the columns it has, with the models' defaults."""
+    existing = {column.name for column in database.get_columns(table)}
+    for field in model._meta.sorted_fields:
+        if field.column_name in existing and field.column_name not in values and field.default is not None:
+            values[field.column_name] = field.default() if callable(field.default) else field.default
+    row = {name: model._meta.columns[name].db_value(value) for name, value in values.items()}
+    marks = ", ".join(database.param for _ in row)
+    sql = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks})"  # noqa: S608 (names from the models)
+    database.execute_sql(sql, list(row.values()))
+
+
 def test_cases_raised_before_versions_are_pinned_to_their_preset_by_the_upgrade(tmp_path):
     """Migration 0004 on a database that already holds a Hounslow case: the case keeps today's preset text."""
     init_database(f"sqlite:///{tmp_path / 'old.db'}")
@@ -62,13 +74,15 @@ def test_cases_raised_before_versions_are_pinned_to_their_preset_by_the_upgrade(
         runner.up(target="0003_sweep_heartbeat")
         raiser = User.insert(email="a@b.example", name="A").execute()
         for n, procedure_id in enumerate(("hounslow", "retired-file"), start=1):
-            Escalation.insert(  # the columns 0003 knows: peewee leaves procedure_version out when not given
+            insert_as_of_today(
+                "escalation",
+                Escalation,
                 reference=f"ESC-2026-000{n}",
                 procedure_id=procedure_id,
                 child_name="C",
-                raiser=raiser,
+                raiser_id=raiser,
                 stage_started_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-            ).execute()
+            )
         runner.up()
         hounslow, retired = Escalation.select().order_by(Escalation.id)
         version = ProcedureVersion.get_by_id(hounslow.procedure_version_id)

@@ -271,15 +271,21 @@ def test_a_consumer_down_past_the_deadline_catches_up_in_one_sweep(people):
 
 def test_imminent_risk_is_due_the_same_working_day(people):
     case = raise_at(RAISED, people, imminent_risk=True)
-    # At raise: the raiser's safeguarding lead is told at once (queued by the workflow, not the sweep).
+    # At raise: the raiser's safeguarding lead is told at once (queued by the workflow, not the sweep), and acts at
+    # stage 1 beside the practitioners.
     lead = Outbox.get((Outbox.escalation == case) & (Outbox.recipient_email == people["our_lead"]))
-    assert lead.purpose == "imminent_risk"
+    assert lead.purpose == "imminent_risk" and set(lead.context["links"]) == {"resolve", "escalate"}
     # "same working day" -> Thu 24 Dec 17:00; both reminders fall after it, so the deadline is the only alert.
     assert case.due_at == case.next_alert_at == at(2026, 12, 24, 17)
     assert sweep_at(at(2026, 12, 24, 17) - SECOND) == []
     rows = sweep_at(at(2026, 12, 24, 17))
     assert mail(rows) == sorted(
-        [("overdue", people["raiser"].email), ("overdue", people["counterpart"]), ("overdue", people["bm"])]
+        [
+            ("overdue", people["raiser"].email),
+            ("overdue", people["counterpart"]),
+            ("overdue", people["our_lead"]),
+            ("overdue", people["bm"]),
+        ]
     )
     # Nothing over Christmas: the first repeat waits for Tue 29 Dec 09:00.
     for moment in (at(2026, 12, 25, 9), at(2026, 12, 28, 12), at(2026, 12, 29, 9) - SECOND):
@@ -289,16 +295,22 @@ def test_imminent_risk_is_due_the_same_working_day(people):
 
 def test_a_specific_circumstance_is_told_at_raise_and_reminders_follow_the_parties(people):
     case = raise_at(RAISED, people, specific_circumstance="child_death")
+    # The procedure is bypassed: the case opens at the last stage, where the DCS and the partnership act.
+    assert case.stage_index == 2
     told = Outbox.select().where(Outbox.purpose == "specific_circumstance")
     assert sorted(row.recipient_email for row in told) == sorted([people["dcs"], people["bm"]])
+    assert {tuple(row.context["links"]) for row in told} == {("decide",)}
+    # "24 hours" from Thu 24 Dec 10:00 is Christmas Day: close of business on the next working day, Tue 29 Dec.
     rows = sweep_at(at(2026, 12, 29, 17))
-    assert mail(rows) == sorted([("reminder", people["raiser"].email), ("reminder", people["counterpart"])])
+    assert mail(rows) == sorted([("reminder", people["dcs"]), ("reminder", people["bm"])])
     assert Outbox.select().where(Outbox.purpose == "specific_circumstance").count() == 2
     assert len(events(case, "specific_circumstance")) == 1
 
 
 def test_a_child_on_a_plan_brings_the_cp_chair_in_at_stage_two(people, proc):
-    case = raise_at(RAISED, people, child_on_plan=True)
+    case = raise_at(
+        RAISED, people, child_on_plan=True, child_chair_name="The Chair", child_chair_email=people["cp_chair"]
+    )
     act(at(2026, 12, 29, 9), workflow.escalate, proc, case, Actor.of(people["raiser"]), "Unresolved.")
     chair = Outbox.get(Outbox.recipient_email == people["cp_chair"])
     assert (chair.purpose, chair.context["stage_index"]) == ("stage_notice", 1)

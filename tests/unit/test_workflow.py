@@ -275,9 +275,12 @@ def test_escalate_starts_the_next_stage_now_with_its_own_deadline(world, proc):
 
 def test_escalating_for_a_child_on_a_plan_tells_the_cp_chair(world, proc):
     raiser, _, theirs = world
-    case = factories.escalation(raiser, theirs, START, child_on_plan=True)
+    chair = "cp_chair_or_iro.3@agency.example"
+    case = factories.escalation(
+        raiser, theirs, START, child_on_plan=True, child_chair_name="Chair", child_chair_email=chair
+    )
     workflow.escalate(proc, case, Actor.of(raiser), "Unresolved.", now=START + dt.timedelta(hours=2))
-    assert ("stage_notice", "cp_chair_or_iro.3@agency.example") in purposes(case)
+    assert ("stage_notice", chair) in purposes(case)
 
 
 def test_escalate_to_named_contacts_instead_of_the_directory(world, proc):

@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import urllib.error
-import urllib.request
-import uuid
-from pathlib import Path
 
-import pytest
-
-from portal.config import ROOT
 from portal.models import Agency, Contact, User
 from portal.users import verify_password
 from tests.conftest import TEST_PROCEDURE
-from tests.processes import wait_for
 
 
 def test_timeline_json_has_the_promised_shape(runner):
@@ -114,108 +102,3 @@ def test_db_upgrade_is_idempotent(runner):
     assert result.exit_code == 0 and "up to date" in result.output
     status = runner.invoke(args=["db", "status"])
     assert status.exit_code == 0 and "[x] 0001_initial" in status.output
-
-
-# --- flask serve: a real process tree, stopped the way systemd and `docker stop` stop it ------------------------
-
-
-def _stat(pid: int) -> tuple[int, str, int] | None:
-    """(parent pid, state, start time) from /proc, or None once the process is gone."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "; comm may hold spaces
-    return int(fields[1]), fields[0], int(fields[19])
-
-
-def _descendants(root: int) -> dict[int, int]:
-    """Every process below `root`, with its start time (so a reused pid is not mistaken for it)."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (stat := _stat(int(entry.name))):
-            parents[int(entry.name)] = stat
-    found, frontier = {}, [root]
-    while frontier:
-        parent = frontier.pop()
-        for pid, (ppid, _, started) in parents.items():
-            if ppid == parent and pid not in found:
-                found[pid] = started
-                frontier.append(pid)
-    return found
-
-
-def _running(pid: int, started: int) -> bool:
-    stat = _stat(pid)
-    return stat is not None and stat[2] == started and stat[1] != "Z"
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def _serves_http(port: int) -> bool:
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/sign-in", timeout=2).close()
-    except urllib.error.HTTPError:
-        return True  # an answer from the app all the same
-    except OSError:
-        return False
-    return True
-
-
-@pytest.mark.slow
-def test_serve_stops_the_web_server_and_the_consumer_gracefully_on_sigterm(database_url, tmp_path):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "HUEY_URL": f"sqlite:///{tmp_path / 'huey.db'}",
-        "HUEY_NAME": f"escalation-portal-test-{uuid.uuid4().hex[:12]}",
-        "PORTAL_INSTANCE": str(tmp_path / "instance"),
-        "PORTAL_PROCEDURE": TEST_PROCEDURE,
-        "SECRET_KEY": "test-secret-key-" + "x" * 32,
-        "MAIL_FILE_DIR": str(tmp_path / "outbox"),
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("FLASK_APP", None)  # the project's wsgi.py, found from the working directory
-    log = tmp_path / "serve.log"
-    with open(log, "wb") as out:
-        serve = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "flask"), "serve", "--port", str(port), "--workers", "1"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    tree: dict[int, int] = {}
-    try:
-        wait_for(lambda: _serves_http(port), "the portal to answer", log, timeout=60)
-        wait_for(lambda: "Huey consumer started" in log.read_text(errors="replace"), "the consumer", log, timeout=60)
-        tree = _descendants(serve.pid)
-        commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in tree}
-        assert sum(b"huey_consumer" in c for c in commands.values()) == 1, commands
-        assert sum(b"gunicorn" in c for c in commands.values()) == 2, commands  # the master and its worker
-
-        serve.send_signal(signal.SIGTERM)  # to `flask serve` alone, as systemd (KillMode=mixed) or docker would
-
-        wait_for(lambda: not _answers(port), "the port to close", log, timeout=60)
-        wait_for(lambda: not any(_running(pid, t) for pid, t in tree.items()), "every child to exit", log, timeout=60)
-        assert serve.wait(timeout=60) == 0, log.read_text()
-    finally:
-        for pid, started in tree.items():  # only what this test started, if it failed to stop
-            if _running(pid, started):
-                os.kill(pid, signal.SIGKILL)
-        if serve.poll() is None:
-            serve.kill()
-            serve.wait()
-    output = log.read_text(errors="replace")
-    assert "Received SIGINT" in output and "Shutting down gracefully" in output  # huey let its task finish
-    assert "Handling signal: term" in output  # gunicorn's graceful shutdown (SIGINT would be its quick one)
-    assert "error:" not in output

@@ -14,10 +14,12 @@ from email import policy
 
 import pytest
 
-from portal import links, mail, wake_senders
+from portal import links, mail, reminders, wake_senders
 from portal.db import database
 from portal.models import ActionLink, Outbox
+from portal.routing import Recipient
 from tasks.mail import replay_outbox, send_outbox
+from tasks.reminders import sweep_reminders
 from tests import factories
 from tests.web.conftest import START
 
@@ -118,7 +120,8 @@ def test_a_queue_that_cannot_take_the_wake_up_loses_nothing(smtp_server, smtp_ap
     with caplog.at_level(logging.WARNING, logger="portal"):
         case = factories.escalation(raiser, theirs, START)  # the raise itself succeeds
 
-    assert "the minute sweep will" in caplog.text
+    warnings = [r for r in caplog.records if "the minute sweep will" in r.getMessage()]
+    assert warnings and all(r.exc_info is None and "ConnectionError: Redis is down" in r.getMessage() for r in warnings)
     assert {r.status for r in rows(case)} == {"pending"} and not smtp_server.messages
     monkeypatch.undo()
     replay_outbox.call_local()
@@ -133,8 +136,8 @@ def test_relay_down_then_up_backs_off_and_delivers_exactly_once(smtp_server, cas
     for row in rows(case):
         assert (row.status, row.attempts) == ("pending", 1)
         assert row.next_attempt_at == START + dt.timedelta(minutes=1)
-        assert "ConnectionRefusedError" in row.last_error
-    replay_outbox.call_local()  # not due yet: nothing is tried
+        assert row.last_error.startswith("relay unavailable: cannot connect: ConnectionRefusedError")
+    send_all()  # not due yet: nothing is tried
     assert {r.attempts for r in rows(case)} == {1}
 
     clock.shift(dt.timedelta(minutes=1))
@@ -144,7 +147,7 @@ def test_relay_down_then_up_backs_off_and_delivers_exactly_once(smtp_server, cas
 
     smtp_server.start()
     clock.shift(dt.timedelta(minutes=1, seconds=59))
-    replay_outbox.call_local()
+    send_all()
     assert not smtp_server.messages and {r.status for r in rows(case)} == {"pending"}
     clock.shift(dt.timedelta(seconds=1))
     replay_outbox.call_local()
@@ -154,6 +157,100 @@ def test_relay_down_then_up_backs_off_and_delivers_exactly_once(smtp_server, cas
     clock.shift(dt.timedelta(hours=1))
     replay_outbox.call_local()
     assert len(smtp_server.messages) == len(rows(case))
+
+
+def test_a_relay_that_accepts_and_never_answers_is_cut_by_the_connect_timeout(smtp_server, smtp_app, case):
+    row = rows(case)[0]
+    smtp_app.config.update(SMTP_CONNECT_TIMEOUT=0.5, SMTP_TIMEOUT=600)
+    smtp_server.hang()
+    outcome: list[str] = []
+
+    def attempt() -> None:
+        with smtp_app.app_context(), database.connection_context():
+            outcome.append(mail.send_outbox_row(row.id, smtp_app))
+
+    sender = threading.Thread(target=attempt, daemon=True)
+    sender.start()
+    sender.join(timeout=30)  # SMTP_TIMEOUT would hold it for 10 minutes
+
+    assert outcome == ["pending"], "the sender was still waiting for the relay's greeting"
+    row = Outbox.get_by_id(row.id)
+    assert (
+        row.last_error
+        == "relay unavailable: cannot connect: SMTPServerDisconnected: Connection unexpectedly closed: timed out"
+    )
+    assert row.next_attempt_at == START + dt.timedelta(minutes=1)
+
+
+def test_mail_waiting_for_the_relay_goes_as_soon_as_the_relay_takes_a_message(smtp_server, smtp_app, case, clock):
+    first, *others = rows(case)
+    smtp_server.temporary(times=1)
+    send_outbox.call_local(first.id)  # a 4xx about this message: it keeps its own backoff
+    smtp_server.stop()
+    for row in others:
+        send_outbox.call_local(row.id)
+    assert Outbox.get_by_id(first.id).last_error.startswith("451")
+    assert {r.last_error.split(":")[0] for r in rows(case)[1:]} == {"relay unavailable"}
+
+    smtp_server.start()
+    clock.shift(dt.timedelta(seconds=20))  # every row's next attempt is 40 seconds away
+    mail.set_waker(wake_senders)  # as create_app installs it; huey is in immediate mode
+    later = factories.escalation(case.raiser, case.counterpart_agency, mail.utcnow())  # its mail goes at once
+
+    assert {(r.status, r.attempts) for r in rows(later)} == {("sent", 1)}
+    others = [Outbox.get_by_id(r.id) for r in others]
+    assert {(r.status, r.attempts, r.sent_at) for r in others} == {("sent", 2, START + dt.timedelta(seconds=20))}
+    first = Outbox.get_by_id(first.id)
+    assert (first.status, first.attempts) == ("pending", 1)
+    clock.shift(dt.timedelta(seconds=40))
+    replay_outbox.call_local()
+    assert {r.status for r in rows()} == {"sent"}
+    assert set(smtp_server.by_message_id().values()) == {1}
+
+
+def test_the_replay_tries_no_row_early_for_a_4xx_about_the_message_itself(smtp_server, case, clock):
+    smtp_server.temporary()  # 451 to every message, until switched
+    send_all()
+    tried = smtp_server.data_commands
+
+    clock.shift(dt.timedelta(seconds=59))
+    replay_outbox.call_local()
+
+    assert smtp_server.data_commands == tried
+    assert {r.attempts for r in rows(case)} == {1}
+
+
+def test_a_relay_hanging_for_ten_minutes_delays_no_sweep_and_its_mail_leaves_a_minute_after_it_answers(
+    smtp_server, smtp_app, case, clock
+):
+    """Each minute the sweeps run as the schedule consumer runs them; the relay hangs from 5 minutes before the
+    case's first reminder is due until 10 minutes later, each attempt cut by the connect timeout."""
+    send_all()  # the raise's mail, before the relay hangs
+    smtp_app.config.update(SMTP_CONNECT_TIMEOUT=0.1)
+    mail.set_waker(wake_senders)  # the reminders' mail is woken as in production
+    hang_from = START + dt.timedelta(hours=24, minutes=-5)  # the "24 hours" reminder is due at minute 5
+    smtp_server.hang()
+    for minute in range(11):
+        clock.move_to(hang_from + dt.timedelta(minutes=minute))
+        sweep_reminders.call_local()
+        replay_outbox.call_local()
+        assert reminders.last_sweep().beat_at == mail.utcnow()  # the sweep ran, on time, every minute
+
+    reminder_mail = [r for r in rows() if r.purpose == "reminder"]
+    assert len(reminder_mail) == 2  # the sweep fired the reminder on time, at minute 5, during the hang
+    assert {r.created_at for r in reminder_mail} == {hang_from + dt.timedelta(minutes=5)}
+    assert {r.status for r in reminder_mail} == {"pending"}
+    assert all(r.last_error.endswith("timed out") for r in reminder_mail)
+
+    clock.move_to(hang_from + dt.timedelta(minutes=10, seconds=1))
+    smtp_server.start()  # the relay answers again
+    clock.move_to(hang_from + dt.timedelta(minutes=11))  # the next minute
+    sweep_reminders.call_local()
+    replay_outbox.call_local()
+
+    reminder_mail = [Outbox.get_by_id(r.id) for r in reminder_mail]
+    assert {(r.status, r.sent_at) for r in reminder_mail} == {("sent", hang_from + dt.timedelta(minutes=11))}
+    assert set(smtp_server.by_message_id().values()) == {1}
 
 
 def test_451_three_times_then_250_is_four_attempts_and_one_delivery(smtp_server, case, clock):
@@ -172,6 +269,20 @@ def test_451_three_times_then_250_is_four_attempts_and_one_delivery(smtp_server,
     assert (row.status, row.attempts) == ("sent", 4)
     assert smtp_server.data_commands == 4
     assert smtp_server.by_message_id() == {row.message_id: 1}
+
+
+def test_a_message_that_cannot_be_built_logs_its_traceback_once_then_a_line_an_attempt(case, clock, caplog):
+    row_id = mail.queue_email(case, "no_such_purpose", Recipient("raiser", "Rae", "rae@agency.example"), "test/bug")
+    with caplog.at_level(logging.INFO, logger="portal.mail"):
+        for _ in range(3):
+            send_outbox.call_local(row_id)
+            clock.move_to(Outbox.get_by_id(row_id).next_attempt_at)
+
+    logged = [r for r in caplog.records if r.getMessage().startswith(f"outbox {row_id} ")]
+    assert [r.levelname for r in logged] == ["ERROR"] * 3
+    assert [bool(r.exc_info) for r in logged] == [True, False, False]
+    row = Outbox.get_by_id(row_id)
+    assert (row.status, row.attempts, row.last_error) == ("pending", 3, "internal error: TemplateNotFound")
 
 
 def test_550_fails_at_once_with_the_reason_and_is_never_retried(smtp_server, case, clock):

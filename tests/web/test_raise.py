@@ -21,6 +21,8 @@ def answers(people) -> dict[str, dict]:
             "child_identifier": "LCS-1234",
             "child_on_plan": "yes",
             "child_looked_after": "no",
+            "chair_name": "Ruth IRO",
+            "chair_email": "ruth.iro@partnership.example",
         },
         "you": {
             "raiser_role": "Social Worker",
@@ -115,6 +117,16 @@ def test_submitting_twice_creates_one_case(signed_in, people):
             "Date of birth must be within the last 25 years",
         ),
         ("child", {"child_name": "x" * 201}, "Name must be 200 characters or fewer"),
+        (
+            "child",
+            {"child_name": "A", "child_on_plan": "yes", "child_looked_after": "no"},
+            "Enter the name of the child&#39;s child protection chair or IRO",
+        ),
+        (
+            "child",
+            {"child_name": "A", "child_on_plan": "no", "child_looked_after": "yes", "chair_name": "Ruth IRO"},
+            "Enter the email address of the child&#39;s child protection chair or IRO",
+        ),
         ("counterpart", {"counterpart_email": "not an email"}, "Enter an email address in the correct format"),
         ("categories", {"categories": ["other"]}, "Enter what else the disagreement is about"),
         ("categories", {"categories": ["made-up"]}, "is not a valid choice"),

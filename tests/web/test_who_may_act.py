@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from portal import links
 from portal.case_actions import Actor
 from portal.db import database
-from portal.models import ActionLink, Contact, Escalation, Event, StageRecord
-from portal.workflow import resolve
+from portal.models import ActionLink, Contact, Escalation, Event, Outbox, StageRecord
+from portal.workflow import escalate, resolve
 from tests import factories
 from tests.conftest import TEST_PROCEDURE
 from tests.web.conftest import sign_in, token
 
+START = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
 NOT_NAMED = "Only the people named for Stage 1: Practitioners can mark it as resolved."
 
 
@@ -106,3 +108,35 @@ def test_the_other_side_says_through_its_link_that_it_is_not_resolved(app, clien
     assert "Escalation reopened" in client.get(posted.headers["Location"]).get_data(as_text=True)
     reopened = fresh(case)
     assert (reopened.status, reopened.stage_index) == ("open", 1)
+
+
+def test_only_the_childs_own_iro_and_the_involved_agencies_hear_of_the_case(app, people):
+    """Four IROs and three agencies in the directory: mail goes to the IRO the raiser named and to the contacts of
+    the two agencies involved and the partnership, nobody else."""
+    with app.app_context(), database.connection_context():
+        bystander = factories.agency(
+            "Hollyfield Primary School", "education", roles=("line_manager", "head_of_service")
+        )
+        for n, agency in enumerate((people["ours"], people["theirs"], bystander, people["ours"]), start=1):
+            Contact.create(agency=agency, role="cp_chair_or_iro", name=f"IRO {n}", email=f"iro{n}@agency.example")
+        case = factories.escalation(
+            people["raiser"],
+            people["theirs"],
+            START,
+            child_on_plan=True,
+            child_chair_name="IRO 2",
+            child_chair_email="iro2@agency.example",
+        )
+        escalate(factories.procedure(), case, Actor.of(people["raiser"]), "No agreement.", now=START)
+        told = {row.recipient_email for row in Outbox.select().where(Outbox.escalation == case.id)}
+        notices = {r.recipient_email for r in Outbox.select().where(Outbox.purpose == "stage_notice")}
+    assert notices == {"iro2@agency.example"}
+    assert not {"iro1@agency.example", "iro3@agency.example", "iro4@agency.example"} & told
+    involved = {people["ours"].id, people["theirs"].id}
+    with app.app_context(), database.connection_context():
+        for contact in Contact.select().where(Contact.email.in_(list(told))):
+            assert (
+                contact.agency_id in involved
+                or contact.agency.kind == "partnership"
+                or contact.email == ("iro2@agency.example")
+            ), contact.email

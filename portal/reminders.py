@@ -268,7 +268,7 @@ class _Alert:
         """Who may escalate the stage (portal.case_actions.escalated_by): those named at the stage for it, else
         whom the directory gives."""
         people: list[Recipient] = []
-        for party in escalated_by(self.procedure, self.stage):
+        for party in escalated_by(self.procedure, self.stage, self.case):
             named = [p for p in self.parties if p.party == party]
             people += named or resolve_parties(self.procedure, (party,), self.case)
         return people

@@ -509,22 +509,27 @@ def test_a_reminder_pushed_past_the_deadline_merges_into_the_overdue_notice(peop
     assert len(events(case, "reminder_sent")) == 1
 
 
-def test_imminent_risk_and_specific_circumstances_go_at_once_at_night(people, hours_procedure):
+@pytest.mark.parametrize(
+    ("details", "purpose", "told", "first_alert"),
+    [
+        # Stage 1, due "36 hours" on: Mon 7 Dec 11:30, a working day, in working hours. Its reminders ("12 hours":
+        # Sun 6 Dec 11:30; "24 hours": Sun 23:30) fall on a Sunday, so at Monday's close of business, after the
+        # deadline: both merge into the overdue notice, the first alert, at 11:30 on Monday.
+        ({"imminent_risk": True}, "imminent_risk", "our_lead", at(2026, 12, 7, 11, 30)),
+        # The last stage at once, due 5 working days from Monday 7 Dec; "12 hours" (Sunday) -> Mon 7 Dec 17:00.
+        ({"specific_circumstance": "child_death"}, "specific_circumstance", "dcs", at(2026, 12, 7, 17)),
+    ],
+    ids=["imminent-risk", "specific-circumstance"],
+)
+def test_imminent_risk_and_specific_circumstances_go_at_once_at_night(
+    people, hours_procedure, details, purpose, told, first_alert
+):
     """They are not reminders: written by the raise itself, whatever the hour (Saturday 5 Dec 2026, 23:30)."""
-    case = raise_at(
-        at(2026, 12, 5, 23, 30), people, hours_procedure, imminent_risk=True, specific_circumstance="child_death"
-    )
-    told = Outbox.select().where(Outbox.purpose.in_(("imminent_risk", "specific_circumstance")))
-    assert sorted((row.purpose, row.recipient_email) for row in told) == [
-        ("imminent_risk", people["our_lead"]),
-        ("specific_circumstance", people["dcs"]),
-    ]
-    assert {row.created_at for row in told} == {at(2026, 12, 5, 23, 30)}
-    # The sweep's alerts wait for working hours: "12 hours" (Sun 6 Dec 11:30) and "24 hours" (Sun 23:30) fall on a
-    # Sunday, so at close of business on Monday 7 Dec, after the deadline ("36 hours": Mon 7 Dec 11:30, a working
-    # day, in working hours): both merge into the overdue notice, the first alert, at 11:30 on Monday.
-    assert case.next_alert_at == case.due_at == at(2026, 12, 7, 11, 30)
-    assert [r.kind for r in Reminder.select()] == ["deadline"]
+    case = raise_at(at(2026, 12, 5, 23, 30), people, hours_procedure, **details)
+    [row] = Outbox.select().where(Outbox.purpose == purpose)
+    assert (row.recipient_email, row.created_at) == (people[told], at(2026, 12, 5, 23, 30))
+    assert case.next_alert_at == first_alert
+    assert sweep_at(at(2026, 12, 6, 12)) == [] and sweep_at(first_alert - SECOND) == []
 
 
 def test_the_overdue_notice_repeats_each_working_morning_and_the_escalation_window_is_watched(people):

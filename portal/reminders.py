@@ -1,12 +1,13 @@
-"""The reminder sweep: send every reminder, deadline notice and copy check that has come due.
+"""The reminder sweep: send every reminder, overdue notice (and its repeats), escalation watch and copy check that
+has come due, in working hours (docs/deadlines.md, 'Reminders and the overdue notice').
 
 Plain Python (no Flask). A periodic task calls `sweep(now)` every minute; it selects
 cases by the indexed `next_alert_at <= now`, so its cost follows the number due, not
 the number open, and a consumer that was down catches up in one run. Each case is
 handled in its own transaction that claims the case, marks its due alerts sent
-(conditionally), writes their outbox rows under unique keys and moves
-`next_alert_at` on: two sweeps at once, or a sweep killed half-way, send nothing
-twice (docs/security.md, 'Reminders sent once').
+(conditionally), writes their outbox rows under unique keys, writes an overdue
+notice's next repeat and moves `next_alert_at` on: two sweeps at once, or a sweep
+killed half-way, send nothing twice (docs/security.md, 'Reminders sent once').
 """
 
 from __future__ import annotations

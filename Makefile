@@ -13,8 +13,9 @@ run: setup
 	$(FLASK) demo seed
 	BASE_URL=$${BASE_URL:-http://localhost:$${PORT:-5000}} $(FLASK) serve --host $${HOST:-127.0.0.1} --port $${PORT:-5000}
 
+# Two workers, each taking a whole test file at a time (a browser module shares one live server).
 test: setup lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .

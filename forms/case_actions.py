@@ -13,9 +13,21 @@ from wtforms import RadioField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from forms import PortalForm, email_field
+from portal.procedure import SPECIFIC_CIRCUMSTANCES
 
 RECORD_MAX = 5000
 MIN_RECORD = 10  # a written record, not a click: mail scanners and slips fill nothing
+
+
+def optional_text(label: str, hint: str = "", called: str = "This") -> StringField:
+    """A written answer that may be left empty, with a character count."""
+    return StringField(
+        label,
+        widget=GovCharacterCount(),
+        description=hint,
+        validators=[Length(max=RECORD_MAX, message=f"{called} must be {RECORD_MAX:,} characters or fewer")],
+        render_kw={"maxlength": RECORD_MAX},
+    )
 
 
 def record_field(label: str, missing: str, hint: str = "") -> StringField:
@@ -47,12 +59,9 @@ class ResolveForm(PortalForm):
         "Enter the agreed outcome",
         "The written statement of the outcome agreed by the agencies, including any action to be taken",
     )
-    outstanding = StringField(
+    outstanding = optional_text(
         "How will any outstanding issues be pursued? (optional)",
-        widget=GovCharacterCount(),
-        description="Who will do what, and by when. Leave it empty if nothing is outstanding",
-        validators=[Length(max=RECORD_MAX, message=f"This must be {RECORD_MAX:,} characters or fewer")],
-        render_kw={"maxlength": RECORD_MAX},
+        "Who will do what, and by when. Leave it empty if nothing is outstanding",
     )
     learning = RadioField(
         "Should any learning or gap in policy go to the partnership?",
@@ -60,12 +69,7 @@ class ResolveForm(PortalForm):
         choices=[("yes", "Yes"), ("no", "No")],
         validators=[InputRequired("Select yes if any learning or gap in policy should go to the partnership")],
     )
-    learning_details = StringField(
-        "What should the partnership consider?",
-        widget=GovCharacterCount(),
-        validators=[Length(max=RECORD_MAX, message=f"Learning must be {RECORD_MAX:,} characters or fewer")],
-        render_kw={"maxlength": RECORD_MAX},
-    )
+    learning_details = optional_text("What should the partnership consider?", called="Learning")
     submit = SubmitField("Record resolution", widget=GovSubmitInput())
 
     def validate_learning_details(self, field: StringField) -> None:
@@ -125,12 +129,7 @@ class DecideForm(PortalForm):
 
 
 class AgreeForm(PortalForm):
-    note = StringField(
-        "Anything to add (optional)",
-        widget=GovCharacterCount(),
-        validators=[Length(max=RECORD_MAX, message=f"This must be {RECORD_MAX:,} characters or fewer")],
-        render_kw={"maxlength": RECORD_MAX},
-    )
+    note = optional_text("Anything to add (optional)")
     submit = SubmitField("Confirm it is resolved", widget=GovSubmitInput())
 
 
@@ -141,3 +140,29 @@ class ContestForm(PortalForm):
         "What is still unresolved for your agency, and what needs to happen for the child",
     )
     submit = SubmitField("Reopen at the next stage", widget=GovSubmitInput())
+
+
+class FlagForm(PortalForm):
+    circumstance = RadioField(
+        "Which specific circumstance has come to light?",
+        widget=GovRadioInput(),
+        choices=list(SPECIFIC_CIRCUMSTANCES.items()),
+        validators=[InputRequired("Select the specific circumstance")],
+    )
+    reason = record_field(
+        "What has happened",
+        "Enter what has happened",
+        "When you learned of it and what you know: the people told act on it today",
+    )
+    submit = SubmitField("Flag and tell them now", widget=GovSubmitInput())
+
+
+class AddressForm(PortalForm):
+    """Before a copy's PDF is given to an address not approved for a child's details: the address it was sent to."""
+
+    email = email_field(
+        "The email address this link was sent to",
+        "Enter the email address this link was sent to",
+        "We ask because the document names the child",
+    )
+    submit = SubmitField("Download the PDF", widget=GovSubmitInput())

@@ -18,7 +18,7 @@ from portal.models import ActionLink, Agency, Contact, Escalation, StageParty, S
 from portal.procedure import Procedure, Stage
 from portal.workdays import format_london
 
-ON_OPEN_CASES = ("record", "resolve", "escalate", "decide", "withdraw")
+ON_OPEN_CASES = ("record", "resolve", "escalate", "decide", "withdraw", "flag")
 AFTER_RESOLUTION = ("agree", "contest")  # the other side's answer to a resolution, within contest_within
 ACTIONS = ON_OPEN_CASES + AFTER_RESOLUTION
 
@@ -114,6 +114,13 @@ class _Standing:
             return bool(self.email) and self.email == (self.case.counterpart_email or "").lower()
         return party in ("business_manager", "partnership.business_manager") and self.business_manager
 
+    def sees_case(self) -> bool:
+        """A signed-in person who may open the case (portal.access.visible_cases): raiser, counterpart, anyone
+        named at a stage, the Business Manager."""
+        return self.actor.user is not None and (
+            self.raiser or self.business_manager or self.holds("counterpart") or bool(self.named_at)
+        )
+
     def party_now(self, stage: Stage) -> bool:
         """Named at the current stage: by address, or as the Business Manager where the stage names that role."""
         if self.named_at.get(self.case.stage_index):
@@ -178,6 +185,13 @@ def answers(case: Escalation, procedure: Procedure, actor: Actor) -> dict[str, A
         if standing.raiser and actor.link is None
         else Answer(False, "Only the person who raised the escalation can withdraw it."),
     }
+    result["flag"] = (
+        Answer(False, f"{case.reference} already has a specific circumstance recorded.")
+        if case.specific_circumstance
+        else ALLOWED
+        if standing.sees_case()
+        else Answer(False, "Anyone who can open the case can flag a specific circumstance, from the case page.")
+    )
     if last:
         final = procedure.stages[-1].name
         result["resolve"] = Answer(

@@ -95,7 +95,8 @@ def procedure_check(file_or_id: str) -> None:
     procedure = _load_or_exit(file_or_id)
     for warning in procedure.warnings:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(f"{file_or_id}: ok: {procedure.id}, {len(procedure.stages)} stages, version {procedure.digest[:12]}")
+    stages = f"{len(procedure.stages)} stage{'s' if len(procedure.stages) != 1 else ''}"
+    click.echo(f"{file_or_id}: ok: {procedure.id}, {stages}, version {procedure.digest[:12]}")
     _report_against_database(procedure)
 
 
@@ -112,7 +113,8 @@ def _report_against_database(procedure) -> None:
         click.echo(f"warning: directory: {gap}", err=True)
     if not count:
         return
-    click.echo(f"{count} open case{'s' if count != 1 else ''} keep an earlier version of {procedure.id}:")
+    cases_keep = "1 open case keeps" if count == 1 else f"{count} open cases keep"
+    click.echo(f"{cases_keep} an earlier version of {procedure.id}:")
     for case in cases:
         version = case.procedure_version.digest[:12] if case.procedure_version_id else "from before versions"
         click.echo(f"  {case.reference}  version {version}  raised {_human(case.created_at)}")

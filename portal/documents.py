@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import TemplateError
 
-from portal import pdf
+from portal import links, pdf
 from portal.db import database
 from portal.mail import queue_email, wake_sender
 from portal.models import Document, Escalation, Event, Outbox, StageParty, StageRecord, utcnow
-from portal.procedure import DOCUMENTS, SPECIFIC_CIRCUMSTANCES, Procedure
+from portal.procedure import DOCUMENTS, SPECIFIC_CIRCUMSTANCES, Copy, Procedure
 from portal.registry import registry
-from portal.routing import business_managers
+from portal.routing import Recipient, business_managers
 from portal.strict_templates import strict_template
 from portal.wake import Waker
 
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 # Installed by the app to enqueue render tasks; without it the minute sweep renders every pending document.
 wake_renderer = Waker()
+COPY_LINK_LIFE = dt.timedelta(days=28)  # a copy is kept for the record: its link outlives the stage
 
 RECORD_EVENTS = ("raised", "record", "escalated", "resolved", "decided", "withdrawn")
 ENDINGS = ("escalated", "resolved", "decided", "withdrawn")
@@ -73,14 +74,18 @@ def document_context(document: Document, procedure: Procedure) -> dict[str, Any]
                 "parties": [f"{p.name} ({p.email})" for p in StageParty.select().where(StageParty.stage == record)],
             }
         )
-    # Who the notice went to: stage 1's people and the copies emailed then, as recorded, not today's directory.
-    stage_one = (
-        StageParty.select().join(StageRecord).where((StageRecord.escalation == case) & (StageRecord.stage_index == 0))
+    # Who a copy of this kind of document went to by then: only mail that carried it, as sent, not today's directory.
+    carried = Outbox.select().where(
+        (Outbox.escalation == case)
+        & (Outbox.purpose.in_(("copy", "document")))
+        & (Outbox.status == "sent")
+        & (Outbox.sent_at <= as_at)
     )
-    copies = Outbox.select().where(
-        (Outbox.escalation == case) & (Outbox.purpose == "copy") & (Outbox.created_at <= as_at)
-    )
-    copied = [(p.name, p.email) for p in stage_one] + [(o.recipient_name, o.recipient_email) for o in copies]
+    copied = [
+        (o.recipient_name, o.recipient_email)
+        for o in carried
+        if (o.context or {}).get("document") == document.kind and (o.context or {}).get("document_id")
+    ]
     stage_index = 0 if document.stage_index is None else document.stage_index  # raise documents: stage 1
     return {
         "title": DOCUMENTS.get(document.kind, document.kind),
@@ -141,8 +146,61 @@ def render_document(document_id: int, app: Flask, now: dt.datetime | None = None
                 outbox.append(
                     queue_email(case, "document", person, f"{document.key}/document/{person.email.lower()}", context)
                 )
+            outbox += _release_copies(document, now)
     wake_sender(outbox)
     return "rendered" if won else "skipped"
+
+
+def queue_copy(case: Escalation, copy: Copy, person: Recipient, key: str, stage_index: int, now: dt.datetime) -> int:
+    """A copy the procedure asks for (Salford's notice to the Service Manager) carries its document: sent now if
+    the document is ready, otherwise held until it is rendered."""
+    context = {"stage_index": stage_index, "document": copy.document}
+    row_id = queue_email(case, "copy", person, key, context)
+    if not copy.document or row_id is None:
+        return row_id
+    document = (
+        Document.select()
+        .where((Document.escalation == case) & (Document.kind == copy.document) & (Document.status == "rendered"))
+        .order_by(Document.id.desc())
+        .first()
+    )
+    if document is None:
+        Outbox.update(status="awaiting_document").where(Outbox.id == row_id).execute()
+        return None
+    _carry(Outbox.get_by_id(row_id), document, now)
+    return row_id
+
+
+def _release_copies(document: Document, now: dt.datetime) -> list[int]:
+    """The copies held for this document go now, carrying it."""
+    held = Outbox.select().where(
+        (Outbox.escalation == document.escalation_id)
+        & (Outbox.purpose == "copy")
+        & (Outbox.status == "awaiting_document")
+    )
+    released = []
+    for row in held:
+        if (row.context or {}).get("document") == document.kind:
+            _carry(row, document, now)
+            released.append(row.id)
+    return released
+
+
+def _carry(row: Outbox, document: Document, now: dt.datetime) -> None:
+    """Attach the document to the copy (a secure address gets the PDF itself; any other a link to a page that
+    asks for the address before it gives the PDF)."""
+    context = dict(row.context or {}, document_id=document.id)
+    if not context.get("secure"):
+        stage_index = context.get("stage_index", 0)
+        links.issue_link(
+            document.escalation_id,
+            stage_index,
+            row.recipient_email,
+            row.recipient_name,
+            "document",
+            now + COPY_LINK_LIFE,
+        )
+    Outbox.update(status="pending", context=context, next_attempt_at=now).where(Outbox.id == row.id).execute()
 
 
 def pending_documents(limit: int = 100) -> list[int]:

@@ -17,7 +17,7 @@ from peewee import fn
 
 from portal.models import ActionLink, Escalation, utcnow
 
-ACTIONS = ("resolve", "escalate", "decide", "agree", "contest")
+ACTIONS = ("resolve", "escalate", "decide", "agree", "contest", "document")  # document: opens a copy's PDF
 AFTER_RESOLUTION = ("agree", "contest")  # the other side's answer to a resolution: they act on a resolved case
 _secret: bytes | None = None
 _grace = dt.timedelta(hours=72)  # LINK_GRACE_HOURS: a manager acting the morning after the deadline is not refused
@@ -94,7 +94,10 @@ def find_link(token: str, now: dt.datetime | None = None) -> ActionLink:
     now = now or utcnow()
     if link.used_at is not None:
         raise LinkRefused("used", link)
-    if (
+    if link.action == "document":  # a copy for the record: whatever becomes of the case, until it expires
+        if link.superseded_at is not None:
+            raise LinkRefused("superseded", link)
+    elif (
         link.superseded_at is not None
         or link.escalation.status != ("resolved" if link.action in AFTER_RESOLUTION else "open")
         or link.escalation.stage_index != link.stage_index
@@ -112,6 +115,7 @@ def supersede_links(escalation: Escalation, stage_index: int, now: dt.datetime, 
         & (ActionLink.stage_index == stage_index)
         & ActionLink.used_at.is_null()
         & ActionLink.superseded_at.is_null()
+        & (ActionLink.action != "document")  # a copy for the record outlives its stage
     )
     if recipient:
         still_open &= fn.LOWER(ActionLink.recipient_email) == recipient.lower()

@@ -110,6 +110,7 @@ LINK_LABELS = {
     "decide": "Decide",
     "agree": "I agree it is resolved",
     "contest": "It is not resolved",
+    "document": "Open the document",
 }
 # Control characters and every line break Python knows (\r \n \v \f \x1c-\x1e \x85 \u2028 \u2029).
 _UNSAFE_IN_HEADER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -315,7 +316,8 @@ def build_message(row: Outbox, app: Flask) -> EmailMessage:
     # Plain text is not autoescaped and cannot reach the headers: it is only ever the body.
     message.set_content(strict_template(app, f"email/{row.purpose}.txt").render(context))
     message.add_alternative(strict_template(app, f"email/{row.purpose}.html").render(context), subtype="html")
-    if row.purpose == "document" and context["secure"]:  # the PDF names the child: secure addresses only
+    carries = row.purpose == "document" or (row.context or {}).get("document_id")
+    if carries and context["secure"]:  # the PDF names the child: secure addresses only
         document = Document.get_or_none(Document.id == (row.context or {}).get("document_id"))
         if document is None or document.status != "rendered":
             raise DeliveryError("the document is not rendered", permanent=True)

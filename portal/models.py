@@ -235,7 +235,7 @@ class Event(BaseModel):
 class Outbox(BaseModel):
     """An email to send: written in the transition's transaction, sent by a task, swept if lost."""
 
-    STATUSES = ("pending", "sending", "sent", "failed")
+    STATUSES = ("pending", "sending", "sent", "failed", "awaiting_document")  # the last: a copy whose PDF is not ready
 
     idempotency_key = CharField(max_length=255, unique=True)
     escalation = ForeignKeyField(Escalation, null=True, backref="emails", on_delete="RESTRICT")

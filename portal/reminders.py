@@ -306,7 +306,8 @@ def _copy_check(procedure: Procedure, case: Escalation, reminder: Reminder, now:
     copies = Outbox.select(Outbox.context).where(
         (Outbox.escalation == case) & (Outbox.purpose == "copy") & (Outbox.status == "sent")
     )
-    if any(o.context.get("party") == role and o.context.get("stage_index") == reminder.stage_index for o in copies):
+    carried = [o for o in copies if o.context.get("document_id") or not o.context.get("document")]  # the notice too
+    if any(o.context.get("party") == role and o.context.get("stage_index") == reminder.stage_index for o in carried):
         return []
     people = _dedupe(_raiser(procedure, case) + _business_managers(procedure, case))
     context = {

@@ -21,7 +21,7 @@ from portal import links
 from portal.case_actions import AFTER_RESOLUTION, Actor, answer, escalated_by
 from portal.db import database
 from portal.deadlines import schedule_stage
-from portal.documents import wake_renderer
+from portal.documents import queue_copy, wake_renderer
 from portal.mail import queue_email, wake_sender
 from portal.models import (
     Counter,
@@ -178,6 +178,42 @@ def _link_actions(last: bool, escalates: bool) -> tuple[str, ...]:
     return ("resolve", "escalate") if escalates else ("resolve",)
 
 
+def _add_parties(
+    procedure: Procedure,
+    escalation: Escalation,
+    stage: Stage,
+    record: StageRecord,
+    people: list[tuple[Recipient, str]],
+) -> list[int]:
+    """Name people at a stage, each with their links and one email of the purpose given (a later purpose for the
+    same address wins: an urgent notice replaces "Action needed"). Someone already named is left as they are."""
+    named = {p.email.lower() for p in StageParty.select(StageParty.email).where(StageParty.stage == record)}
+    purposes: dict[str, tuple[Recipient, str]] = {}
+    for person, purpose in people:
+        if person.email.lower() not in named:
+            purposes[person.email.lower()] = (purposes.get(person.email.lower(), (person,))[0], purpose)
+    key = f"{escalation.reference}/stage{stage.index + 1}"
+    last = stage.index >= procedure.last_index
+    escalating = escalated_by(procedure, stage, escalation)
+    outbox: list[int] = []
+    for recipient, purpose in purposes.values():
+        StageParty.create(
+            stage=record,
+            party=recipient.party,
+            name=recipient.name,
+            email=recipient.email,
+            secure=recipient.secure,
+            contact=recipient.contact_id,
+            verified=recipient.verified,
+        )
+        issued = {
+            action: links.issue_link(escalation, stage.index, recipient.email, recipient.name, action, record.due_at).id
+            for action in _link_actions(last, recipient.party in escalating)
+        }
+        outbox += _queue_to(escalation, purpose, [recipient], key, stage_index=stage.index, links=issued)
+    return outbox
+
+
 def _start_stage(
     procedure: Procedure,
     escalation: Escalation,
@@ -196,39 +232,18 @@ def _start_stage(
     record = StageRecord.create(
         escalation=escalation, stage_index=stage.index, stage_key=stage.key, started_at=starts, due_at=schedule.due
     )
-    recipients = list(named or resolve_parties(procedure, stage.parties, escalation))
-    purposes = {r.email.lower(): "stage_started" for r in recipients}
-    for person, purpose in urgent:
-        if person.email.lower() not in purposes:
-            recipients.append(person)
-        purposes[person.email.lower()] = purpose
+    people = [(r, "stage_started") for r in named or resolve_parties(procedure, stage.parties, escalation)]
+    outbox = _add_parties(procedure, escalation, stage, record, people + list(urgent))
     key = f"{escalation.reference}/stage{stage.index + 1}"
-    last = stage.index >= procedure.last_index
-    escalating = escalated_by(procedure, stage, escalation)
-    outbox: list[int] = []
-    for recipient in recipients:
-        StageParty.create(
-            stage=record,
-            party=recipient.party,
-            name=recipient.name,
-            email=recipient.email,
-            secure=recipient.secure,
-            contact=recipient.contact_id,
-            verified=recipient.verified,
-        )
-        issued = {
-            action: links.issue_link(escalation, stage.index, recipient.email, recipient.name, action, schedule.due).id
-            for action in _link_actions(last, recipient.party in escalating)
-        }
-        purpose = purposes[recipient.email.lower()]
-        outbox += _queue_to(escalation, purpose, [recipient], key, stage_index=stage.index, links=issued)
     for notification in stage.notify:
         if _condition_holds(notification.when, escalation):
             people = resolve_parties(procedure, (notification.role,), escalation)
             outbox += _queue_to(escalation, "stage_notice", people, key, stage_index=stage.index)
     for copy in stage.copies:
-        people = resolve_parties(procedure, (copy.role,), escalation)
-        outbox += _queue_to(escalation, "copy", people, key, stage_index=stage.index, document=copy.document)
+        for person in resolve_parties(procedure, (copy.role,), escalation):
+            outbox.append(
+                queue_copy(escalation, copy, person, f"{key}/copy/{person.email.lower()}", stage.index, starts)
+            )
         Reminder.create(
             key=f"{key}/copy/{copy.role}",
             escalation=escalation,
@@ -278,14 +293,16 @@ def _documents(escalation: Escalation, kinds: tuple[str, ...], stage_index: int 
     return ids
 
 
-def urgent_parties(procedure: Procedure, escalation: Escalation) -> list[tuple[Recipient, str]]:
+def urgent_parties(
+    procedure: Procedure, escalation: Escalation, purposes: tuple[str, ...] = ("imminent_risk", "specific_circumstance")
+) -> list[tuple[Recipient, str]]:
     """Imminent risk: the people the procedure names act at once beside the stage's parties (the raiser's manager
     and safeguarding lead in the seeds). A specific circumstance: the DCS and the partnership act at the stage
     the procedure sends it to."""
     urgent = []
-    if escalation.imminent_risk:
+    if escalation.imminent_risk and "imminent_risk" in purposes:
         urgent += [(r, "imminent_risk") for r in resolve_parties(procedure, procedure.imminent_risk_notify, escalation)]
-    if escalation.specific_circumstance:
+    if escalation.specific_circumstance and "specific_circumstance" in purposes:
         notify = procedure.specific_circumstances_notify
         urgent += [(r, "specific_circumstance") for r in resolve_parties(procedure, notify, escalation)]
     return urgent
@@ -529,7 +546,8 @@ def escalate(
     with database.atomic():
         _use_link(actor, escalation, now)
         _end_stage(escalation, "escalated", reason, now)
-        record, outbox = _to_next_stage(procedure, escalation, actor, now, "escalated", reason, named)
+        nxt = procedure.stage(escalation.stage_index + 1)
+        record, outbox = _to_stage(procedure, escalation, actor, now, "escalated", reason, nxt, named)
     wake_sender(outbox)
     return record
 
@@ -545,9 +563,41 @@ def contest(
         _use_link(actor, escalation, now)
         links.supersede_links(escalation, escalation.stage_index, now)  # the others' agree / contest links
         _save_transition(escalation, status="open", outcome="", closed_at=None, contest_until=None)
-        record, outbox = _to_next_stage(procedure, escalation, actor, now, "contested", reason)
+        nxt = procedure.stage(escalation.stage_index + 1)
+        record, outbox = _to_stage(procedure, escalation, actor, now, "contested", reason, nxt)
     wake_sender(outbox)
     return record
+
+
+def flag_circumstance(
+    procedure: Procedure,
+    escalation: Escalation,
+    actor: Actor,
+    circumstance: str,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> None:
+    """A specific circumstance that comes to light after raising: the procedure is overridden from now, as at
+    raising ("made immediately aware by whoever first comes to know", Hounslow)."""
+    now = _now(now)
+    if circumstance not in SPECIFIC_CIRCUMSTANCES:
+        raise WorkflowError("Select the specific circumstance")
+    reason = _required_text(reason, "what has happened")
+    _require(procedure, escalation, actor, "flag")
+    target = procedure.stage(procedure.specific_circumstances_stage)
+    with database.atomic():
+        _save_transition(escalation, specific_circumstance=circumstance)
+        _event(escalation, "specific_circumstance", actor, now, f"{SPECIFIC_CIRCUMSTANCES[circumstance]}. {reason}")
+        urgent = urgent_parties(procedure, escalation, ("specific_circumstance",))
+        if target.index > escalation.stage_index:
+            _end_stage(escalation, "bypassed", reason, now)
+            _, outbox = _to_stage(procedure, escalation, actor, now, "bypassed", reason, target, urgent=urgent)
+        else:  # already there: the DCS and the partnership join the people acting at this stage
+            record = StageRecord.get(
+                (StageRecord.escalation == escalation) & (StageRecord.stage_index == escalation.stage_index)
+            )
+            outbox = _add_parties(procedure, escalation, procedure.stage(escalation.stage_index), record, urgent)
+    wake_sender(outbox)
 
 
 def agree(procedure: Procedure, escalation: Escalation, actor: Actor, note: str = "", now=None) -> Event:
@@ -560,22 +610,23 @@ def agree(procedure: Procedure, escalation: Escalation, actor: Actor, note: str 
         return _event(escalation, "agreed", actor, now, (note or "").strip()[:MAX_TEXT])
 
 
-def _to_next_stage(
+def _to_stage(
     procedure: Procedure,
     escalation: Escalation,
     actor: Actor,
     now: dt.datetime,
     kind: str,
     reason: str,
+    nxt: Stage,
     named: list[Recipient] | None = None,
+    urgent: list[tuple[Recipient, str]] = (),
 ) -> tuple[StageRecord, list[int]]:
-    """Start the next stage now (escalated, or reopened by a contested resolution); inside the caller's
-    transaction, after the current stage has ended."""
-    nxt = procedure.stage(escalation.stage_index + 1)
+    """Start a later stage now (escalated, reopened by a contested resolution, or bypassed to by a specific
+    circumstance); inside the caller's transaction, after the current stage has ended."""
     unverified = [f"{p.name} ({p.email})" for p in named or [] if not p.verified]
     _save_transition(escalation, stage_index=nxt.index, stage_started_at=now)
     _event(escalation, kind, actor, now, reason, to_stage=nxt.key, unverified=unverified)
-    record, outbox = _start_stage(procedure, escalation, nxt, now, named)
+    record, outbox = _start_stage(procedure, escalation, nxt, now, named, urgent)
     key = f"{escalation.reference}/stage{nxt.index + 1}"
     acting = {p.email.lower() for p in StageParty.select().where(StageParty.stage == record)}
     people = resolve_parties(procedure, ("raiser",), escalation) + business_managers(procedure, escalation)

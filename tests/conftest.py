@@ -1,22 +1,52 @@
-"""Fixtures: a fresh database per test (SQLite file; PostgreSQL too when TEST_DATABASE_URL is set)."""
+"""Fixtures: a fresh database per test, tasks run in-process, PDFs made by a fast stand-in.
+
+Which engines a test runs on. Every test that needs a database gets a fresh SQLite file. A test marked
+`both_engines` (itself, or through its module's `pytestmark`) runs again on PostgreSQL when TEST_DATABASE_URL is
+set. Mark a test when what it checks could come out differently on the two engines: concurrency, row locks and
+SKIP LOCKED, transactions, upserts and unique keys (references, idempotency and submission keys), migrations,
+stored times and bytes, SQL functions and ordering (LOWER, LENGTH, NULLs in ORDER BY), the sweeps, the outbox,
+workflow state. Whole modules: tests/unit/test_database.py, test_reminders.py, test_workflow.py,
+tests/web/test_outbox.py, test_procedure_versions.py; elsewhere the tests of those things by name. Pages, headers,
+forms, sign-in, links' tokens, mail building and the command line run the same queries either way: SQLite only.
+Redis, likewise: a test that runs a real consumer on a queue runs it on SqliteHuey, and on RedisHuey
+(TEST_REDIS_URL) alongside PostgreSQL, as the portal is deployed on several machines; every other test runs huey
+in immediate mode, with no queue at all.
+
+PDFs. Rendering one takes WeasyPrint about a second in a child process, and every raised case asks for one.
+Tests get a stand-in for `portal.pdf.render` that makes a one-page PDF in-process, so documents still go
+through their templates and are stored and sent as `rendered`. tests/web/test_documents.py and the browser tests
+are marked `real_pdf` and render for real: any test that reads a PDF's text or layout must be.
+"""
 
 from __future__ import annotations
 
+import html as html_lib
 import os
+import re
 import uuid
 from pathlib import Path
 
 import psycopg2
 import pytest
+from flask import Flask
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 from psycopg2 import sql
 
-from portal import create_app
+from portal import create_app, pdf
 from portal.cli import upgrade_database
 from portal.db import database, init_database
 from portal.models import MODELS
 
 DATA = Path(__file__).parent / "data"
 TEST_PROCEDURE = str(DATA / "three_stage.toml")
+ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_engines` get `database_url` on SQLite and on PostgreSQL; the rest on SQLite only."""
+    if "database_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_engines"):
+        metafunc.parametrize("database_url", ENGINES, indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -45,10 +75,10 @@ def _empty_postgres(url: str) -> None:
         database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture
 def database_url(request, tmp_path):
-    """A migrated, empty database for this test."""
-    if request.param == "postgres":
+    """A migrated, empty database for this test: SQLite, or PostgreSQL for the `both_engines` repeat."""
+    if getattr(request, "param", "sqlite") == "postgres":
         url = request.getfixturevalue("postgres_url")
         _empty_postgres(url)
         return url
@@ -80,6 +110,29 @@ def app(database_url, tmp_path):
     )
     yield app
     database.close()
+
+
+class CompiledTemplates(BytecodeCache):
+    """Compiled templates kept in memory for the session, by name and source checksum."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def templates_compiled_once():
+    """Each test makes its own app, and each app's Jinja would compile every template again (GOV.UK Frontend's
+    macros are large: over half of a web test's time): they all share one bytecode cache instead."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Flask, "jinja_options", {**Flask.jinja_options, "bytecode_cache": CompiledTemplates()})
+        yield
 
 
 @pytest.fixture
@@ -234,3 +287,37 @@ def smtp_app(app, smtp_server):
     wake_renderer.install(None)
     with app.app_context():
         yield app
+
+
+# --- PDFs ----------------------------------------------------------------------------------------------
+
+
+def stand_in_pdf(html: str, seconds: float | None = None) -> bytes:
+    """A valid one-page PDF titled as the HTML is, with no layout: what storing and sending a document needs.
+    Called as `portal.pdf.render` is; there is no child process to time out."""
+    found = re.search(r"<title>(.*?)</title>", html, re.DOTALL | re.IGNORECASE)
+    title = " ".join(html_lib.unescape(found.group(1)).split()) if found else ""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+        b"<< /Title <FEFF%s> /Producer (escalation portal tests: stand-in) >>"
+        % title.encode("utf-16-be").hex().encode(),
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 4 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+@pytest.fixture(autouse=True)
+def pdf_stand_in(request, monkeypatch):
+    """`portal.pdf.render` replaced by `stand_in_pdf`, unless the test is marked `real_pdf`."""
+    if request.node.get_closest_marker("real_pdf") is None:
+        monkeypatch.setattr(pdf, "render", stand_in_pdf)

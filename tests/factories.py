@@ -5,18 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+from argon2 import PasswordHasher
+
 from portal import links
 from portal.case_actions import Actor, answer
 from portal.models import Agency, Contact, Escalation, StageParty, StageRecord, User
 from portal.procedure import load_procedure
 from portal.registry import registry
-from portal.users import hash_password
 from portal.workflow import EscalationDetails, raise_escalation
 from tests.conftest import TEST_PROCEDURE
 
 PASSWORD = "correct horse battery staple"
+# argon2id at its lowest cost: every sign-in verifies this hash, with the cost written in it, and the web tests sign in
+# hundreds of times. Passwords the portal sets itself (flask users create, the demo) keep portal/users.py's cost.
+PASSWORD_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
 _serial = itertools.count(1)
-_hash: str | None = None
 
 
 def procedure():
@@ -37,11 +40,13 @@ def partnership() -> Agency:
 
 
 def user(role: str = "practitioner", agency_: Agency | None = None, email: str | None = None) -> User:
-    global _hash
-    _hash = _hash or hash_password(PASSWORD)
     n = next(_serial)
     return User.create(
-        email=email or f"user{n}@agency.example", name=f"User {n}", role=role, agency=agency_, password_hash=_hash
+        email=email or f"user{n}@agency.example",
+        name=f"User {n}",
+        role=role,
+        agency=agency_,
+        password_hash=PASSWORD_HASH,
     )
 
 

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from peewee import fn
 
-from forms.case_actions import DecideForm, EscalateForm, RecordForm, ResolveForm, WithdrawForm
+from forms.case_actions import DecideForm, EscalateForm, FlagForm, RecordForm, ResolveForm, WithdrawForm
 from portal.access import case_for, visible_cases
 from portal.addresses import normalise_address
 from portal.auth import signed_in
@@ -21,7 +21,16 @@ from portal.views.display import stage_name
 from portal.views.errors import keeps_answers
 from portal.views.raising import has_unsent_draft
 from portal.workdays import london
-from portal.workflow import WorkflowError, add_record, decide, escalate, record_view, resolve, withdraw
+from portal.workflow import (
+    WorkflowError,
+    add_record,
+    decide,
+    escalate,
+    flag_circumstance,
+    record_view,
+    resolve,
+    withdraw,
+)
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -31,6 +40,7 @@ ACTION_PAGES = {
     "escalate": (EscalateForm, "Escalate to the next stage"),
     "withdraw": (WithdrawForm, "Withdraw the escalation"),
     "decide": (DecideForm, "Record the final decision"),
+    "flag": (FlagForm, "Flag a specific circumstance"),
 }
 
 
@@ -199,6 +209,15 @@ def act(reference: str, action: str):
             elif action == "withdraw":
                 withdraw(procedure, case, actor, form.reason.data)
                 flash("The escalation is withdrawn.")
+            elif action == "flag":
+                flag_circumstance(procedure, case, actor, form.circumstance.data, form.reason.data)
+                who = told(case, "specific_circumstance")
+                flash(
+                    f"Flagged. {', '.join(who)} {'has' if len(who) == 1 else 'have'} been emailed to act on it now."
+                    if who
+                    else "Flagged. The procedure names nobody to tell: phone the Director of Children's Services' "
+                    "office and the partnership now."
+                )
             else:
                 decide(procedure, case, actor, form.decision.data)
                 flash("The final decision is recorded and the case is closed.")

@@ -23,6 +23,7 @@ EVENT_TITLES = {
     "link_viewed": "Emailed link opened",
     "agreed": "The other agency agreed it is resolved",
     "contested": "The other agency said it is not resolved: reopened",
+    "bypassed": "Procedure bypassed",
 }
 
 
@@ -54,7 +55,7 @@ def event_title(event: Event) -> str:
     title = EVENT_TITLES.get(event.kind, event.kind.replace("_", " ").capitalize())
     if event.kind == "viewed" and event.data.get("document"):
         return f"Document opened: {document_name(event.data['document'])}"
-    if event.kind in ("escalated", "contested") and event.data.get("to_stage"):
+    if event.kind in ("escalated", "contested", "bypassed") and event.data.get("to_stage"):
         return f"{title} to Stage {event.stage_index + 1}"
     return title
 

@@ -19,7 +19,7 @@ from portal.workflow import EscalationDetails, raise_escalation
 from tests.browser.conftest import BUSINESS_MANAGER, OFFICER, PRACTITIONER
 from tests.browser.pages import Portal
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.real_pdf]
 
 ADMIN = "admin@demo.example"
 

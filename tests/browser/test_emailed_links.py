@@ -20,7 +20,7 @@ from portal.workflow import EscalationDetails, raise_escalation
 from tests.browser.conftest import PRACTITIONER
 from tests.browser.pages import Portal, link_path
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.real_pdf]
 
 # The secure.example domain is secure in the test procedure: the counterpart sees the child's details.
 COUNTERPART = "dc.morgan@secure.example"

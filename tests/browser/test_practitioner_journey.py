@@ -14,7 +14,7 @@ from portal.models import ActionLink, Escalation
 from tests.browser.conftest import OFFICER, PASSWORD, PRACTITIONER
 from tests.browser.pages import Answers, Keyboard, Portal, link_path
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.real_pdf]
 
 
 @pytest.fixture

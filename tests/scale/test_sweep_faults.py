@@ -117,6 +117,7 @@ def assert_each_due_reminder_sent_exactly_once(count: int, deadline: dt.datetime
     assert Escalation.select().where(Escalation.next_alert_at == deadline).count() == count
 
 
+@pytest.mark.both_engines
 def test_two_sweeps_at_once_send_every_due_reminder_exactly_once(db):
     ids = seed_due_cases(1000)
     database.close()
@@ -282,6 +283,7 @@ def test_two_consumers_on_postgres_and_redis_one_killed_mid_sweep(tmp_path, requ
         assert_each_due_reminder_sent_exactly_once(COUNT, deadline)
 
 
+@pytest.mark.both_engines
 @pytest.mark.parametrize("order", ["case-first", "reminders-first"])
 def test_on_postgres_the_sweep_skips_a_case_a_transition_holds_and_never_waits(db, caplog, order):
     """resolve() locks the case then its reminders; escalate() the reminders then the case. Either way the

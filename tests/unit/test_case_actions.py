@@ -71,8 +71,10 @@ ESCALATED_BY = {
 }
 
 
-def expected(holds: set[str], raiser: bool, acts_now: bool, last: bool, escalators: tuple[str, ...]) -> set[str]:
-    allowed = set()
+def expected(
+    holds: set[str], raiser: bool, acts_now: bool, last: bool, escalators: tuple[str, ...], sees: bool
+) -> set[str]:
+    allowed = {"flag"} if sees else set()  # anyone signed in who can open the case: "whoever first comes to know"
     if raiser or acts_now:
         allowed.add("record")
     if raiser:
@@ -138,7 +140,10 @@ def test_every_stage_answers_every_kind_of_person_as_the_procedure_says(db, pres
                     .join(StageRecord)
                     .where((StageRecord.escalation == case) & (StageParty.email == actor.email))
                 }
-                want = expected(holds | named_before, raised, acts_now, last, escalators)
+                sees = actor.user is not None and (
+                    raised or label in ("counterpart", "business manager") or named_before
+                )
+                want = expected(holds | named_before, raised, acts_now, last, escalators, bool(sees))
             got = {action for action, reply in answers(case, procedure, actor).items() if reply}
             assert got == want, f"{preset} {stage.name}: {label}"
             for action in set(ACTIONS) - got:

@@ -15,6 +15,8 @@ from portal.models import MODELS, Agency, Escalation, ProcedureVersion, User
 from portal.procedure import PRESETS_DIR, resolve_procedure
 from tests import factories
 
+pytestmark = pytest.mark.both_engines
+
 
 def test_migrations_build_exactly_the_models(db):
     assert not diff_models(database.obj, MODELS), diff_models(database.obj, MODELS)

@@ -23,6 +23,7 @@ from portal import links, reminders, workflow
 from portal.models import (
     ActionLink,
     Contact,
+    Document,
     Escalation,
     Event,
     Heartbeat,
@@ -35,6 +36,8 @@ from portal.procedure import load_procedure
 from portal.workflow import Actor
 from tests import factories
 from tests.conftest import TEST_PROCEDURE
+
+pytestmark = pytest.mark.both_engines
 
 UTC = dt.UTC
 SECOND = dt.timedelta(seconds=1)
@@ -347,13 +350,23 @@ def salford(people, tmp_path):
     return load_procedure(path)
 
 
-@pytest.mark.parametrize("copy_sent", [False, True], ids=["copy-never-sent", "copy-sent"])
-def test_a_copy_not_sent_in_time_is_reported_to_the_raiser_and_business_manager(people, salford, copy_sent):
+@pytest.mark.parametrize(
+    "sent", [None, "without the notice", "with the notice"], ids=["never-sent", "sent-bare", "sent-with-notice"]
+)
+def test_a_copy_not_sent_in_time_is_reported_to_the_raiser_and_business_manager(people, salford, sent):
     case = raise_at(RAISED, people, salford)
     copy = Outbox.get((Outbox.purpose == "copy") & (Outbox.escalation == case))
     assert copy.recipient_email == "sam.service@agency.example"
-    if copy_sent:
-        Outbox.update(status="sent", sent_at=at(2026, 12, 29, 11)).where(Outbox.id == copy.id).execute()
+    assert copy.status == "awaiting_document"  # the notice is not rendered: the copy waits for it
+    if sent:
+        context = dict(copy.context)
+        if sent == "with the notice":
+            notice = Document.create(escalation=case, kind="escalation_notice", key="notice", status="rendered")
+            context["document_id"] = notice.id
+        Outbox.update(status="sent", sent_at=at(2026, 12, 29, 11), context=context).where(
+            Outbox.id == copy.id
+        ).execute()
+    copy_sent = sent == "with the notice"  # only a copy that carried the notice counts
     # "2 working days" from Thu 24 Dec 10:00: Tue 29 (1), Wed 30 (2) -> Wed 30 Dec 17:00.
     assert mail(sweep_at(at(2026, 12, 30, 17) - SECOND)) == sorted(
         [("reminder", people["raiser"].email), ("reminder", people["counterpart"])]  # "24 hours" -> Tue 29 Dec 17:00

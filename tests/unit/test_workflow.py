@@ -26,6 +26,8 @@ from portal.routing import Recipient
 from portal.workflow import Actor, WorkflowError
 from tests import factories
 
+pytestmark = pytest.mark.both_engines
+
 UTC = dt.UTC
 # Tuesday 1 December 2026, 10:00 London (GMT).
 START = dt.datetime(2026, 12, 1, 10, 0, tzinfo=UTC)

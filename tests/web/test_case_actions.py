@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from portal.db import database
 from portal.models import ActionLink, Contact, Escalation, Event, Outbox, StageParty, StageRecord
 from portal.workflow import Actor, escalate, resolve
 from tests import factories
-from tests.web.conftest import check_page, sign_in, token
+from tests.web.conftest import sign_in, token
 
 
 def act(client, case, action, **data):
@@ -41,7 +43,6 @@ def test_action_pages_are_well_formed(client, people, case):
     for action in ("record", "resolve", "escalate", "withdraw"):
         response = client.get(f"/cases/{case.reference}/{action}")
         assert response.status_code == 200, action
-        check_page(response.get_data(as_text=True))
 
 
 def test_add_a_record_then_see_it_in_the_timeline(client, people, case):
@@ -162,6 +163,7 @@ def test_the_final_decision_belongs_to_the_last_stage(client, people, case):
     assert fresh(case).status == "closed"
 
 
+@pytest.mark.both_engines
 def test_a_stale_form_does_not_overwrite_a_newer_change(client, people, case):
     sign_in(client, people["raiser"])
     csrf = token(client, f"/cases/{case.reference}/resolve")
@@ -174,10 +176,10 @@ def test_a_stale_form_does_not_overwrite_a_newer_change(client, people, case):
     assert response.status_code == 409 and "govuk-error-summary" in page
     assert "is withdrawn: nothing more can be done on it. Nothing was saved" in page
     assert "Agreed outcome, typed at length." in page  # what they typed is still there
-    check_page(page)
     assert fresh(case).status == "withdrawn"
 
 
+@pytest.mark.both_engines
 def test_the_dashboard_tags_overdue_due_today_and_flagged_cases(client, people, app):
     import datetime as dt
 
@@ -218,6 +220,7 @@ def test_views_are_listed_apart_from_the_timeline_and_link_actors_by_name(app, c
     assert "Who has opened this case (2)" in page
 
 
+@pytest.mark.both_engines
 def test_a_stale_escalate_form_at_what_is_now_the_last_stage_keeps_the_reason(client, people, case):
     sign_in(client, people["raiser"])
     url = f"/cases/{case.reference}/escalate"

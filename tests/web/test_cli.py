@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from portal.models import Agency, Contact, User
 from portal.users import verify_password
 from tests.conftest import TEST_PROCEDURE
@@ -97,6 +99,7 @@ def test_demo_seed_runs_once(runner):
     assert manager.email == User.get(User.role == "business_manager").email
 
 
+@pytest.mark.both_engines
 def test_db_upgrade_is_idempotent(runner):
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0 and "up to date" in result.output

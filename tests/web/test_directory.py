@@ -10,7 +10,7 @@ import pytest
 from portal.db import database
 from portal.directory import agency_key
 from portal.models import Agency, Contact, Outbox
-from tests.web.conftest import check_page, sign_in, token
+from tests.web.conftest import sign_in, token
 
 GOOD = """agency,role,name,job_title,email,secure
 Metropolitan Police,line_manager,Sgt Ann Lee,Detective Sergeant,ann.lee@met.police.example,no
@@ -133,7 +133,6 @@ def test_import_through_the_browser_form(admin_client):
     good = upload(admin_client, GOOD)
     assert good.status_code == 302
     page = admin_client.get("/admin/directory").get_data(as_text=True)
-    check_page(page)
     assert "raj.shah@met.police.example" in page
     assert "Created 2 new agencies: Metropolitan Police, Hollyfield Primary School." in page
     respelt = upload(admin_client, RESPELT)
@@ -170,12 +169,12 @@ def test_add_change_and_retire_a_contact(admin_client, people):
         assert (kay.name, kay.active) == ("Supt Kay", False)
 
 
+@pytest.mark.both_engines
 def test_sent_mail_lists_rows_and_resends_a_failed_one(admin_client, case):
     with database.connection_context():
         row = Outbox.select().where(Outbox.escalation == case.id).first()
         Outbox.update(status="failed", last_error="550 5.1.1 unknown user").where(Outbox.id == row.id).execute()
     page = admin_client.get("/admin/mail").get_data(as_text=True)
-    check_page(page)
     assert "550 5.1.1 unknown user" in page and case.reference in page
     assert re.search(rf'action="/admin/mail/{row.id}/resend"', page)
     admin_client.post(f"/admin/mail/{row.id}/resend", data={"csrf_token": token(admin_client, "/admin/mail")})
@@ -192,7 +191,6 @@ def test_an_administrator_reads_an_email_with_its_links_hidden_unless_it_never_l
         row = Outbox.select().where((Outbox.escalation == case.id) & (Outbox.purpose == "stage_started")).first()
     app.config["MAIL_BACKEND"] = "smtp"
     page = admin_client.get(f"/admin/mail/{row.id}").get_data(as_text=True)
-    check_page(page)
     assert case.reference in page and "/a/[link for the recipient only]" in page
     assert not re.search(r"/a/[A-Za-z0-9_-]{20,}", page)
     app.config["MAIL_BACKEND"] = "file"

@@ -20,7 +20,9 @@ from portal.workflow import Actor, add_record, decide, escalate
 from tasks.documents import render_document, render_pending_documents
 from tasks.mail import send_outbox
 from tests import factories
-from tests.web.conftest import START, check_page, sign_in
+from tests.web.conftest import START, sign_in
+
+pytestmark = pytest.mark.real_pdf
 
 CHILD = "Zzyzx Canaryson"
 
@@ -48,6 +50,7 @@ def secure_business_manager() -> Contact:
     return contact
 
 
+@pytest.mark.both_engines
 def test_the_escalation_notice_is_rendered_stored_with_its_hash_and_sent_once(smtp_server, world):
     raiser, theirs = world
     manager = secure_business_manager()
@@ -93,6 +96,7 @@ def test_an_address_not_marked_secure_is_told_without_the_pdf(smtp_server, world
     assert "Deadline:" not in body  # the document is a record of what happened, not a request
 
 
+@pytest.mark.both_engines
 def test_a_document_shows_the_case_as_it_stood_when_it_was_asked_for(world, clock):
     raiser, theirs = world
     procedure = factories.procedure()
@@ -144,6 +148,7 @@ def test_raising_wakes_the_renderer_after_commit(world):
     assert Document.get(Document.escalation == case).status == "rendered"
 
 
+@pytest.mark.both_engines
 def test_the_case_page_links_the_pdf_for_those_who_may_see_the_case(app, client, people, case):
     with app.app_context():
         render_pending_documents.call_local()
@@ -151,7 +156,6 @@ def test_the_case_page_links_the_pdf_for_those_who_may_see_the_case(app, client,
     sign_in(client, people["raiser"])
 
     page = client.get(f"/cases/{case.reference}").get_data(as_text=True)
-    check_page(page)
     url = f"/cases/{case.reference}/documents/{document.id}"
     assert re.search(rf'href="{url}">Escalation Notice \(PDF, \d+ KB\)</a>', page)
     response = client.get(url)
@@ -202,7 +206,6 @@ def test_an_administrator_sees_what_a_document_email_carried(app, client, people
     sign_in(client, people["admin"])
 
     page = client.get(f"/admin/mail/{row.id}").get_data(as_text=True)
-    check_page(page)
     assert f"{case.reference}-f.pdf" in page and "It is attached as a PDF." in page
 
 

@@ -55,6 +55,7 @@ def test_a_scanner_opening_every_link_changes_nothing(client, raised):
         assert all(v.data["may_be_automated"] and v.data["via"] == "emailed link" for v in views)
 
 
+@pytest.mark.both_engines
 def test_resolve_through_the_link_once(client, raised):
     case, tokens = raised
     url = f"/a/{tokens[('pat@secure.example', 'resolve')]}"
@@ -104,6 +105,7 @@ def test_extra_fields_cannot_steer_the_action(client, raised):
         assert (fresh.status, fresh.stage_index) == ("resolved", 0)
 
 
+@pytest.mark.both_engines
 def test_escalate_through_the_link_moves_the_case_on_and_supersedes_the_other_links(client, raised):
     case, tokens = raised
     url = f"/a/{tokens[('pat@secure.example', 'escalate')]}"

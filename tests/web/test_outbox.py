@@ -23,6 +23,8 @@ from tasks.reminders import sweep_reminders
 from tests import factories
 from tests.web.conftest import START
 
+pytestmark = pytest.mark.both_engines
+
 CHILD = "Zzyzx Canaryson"
 TOKEN = re.compile(r"/a/([A-Za-z0-9_-]{20,})")
 

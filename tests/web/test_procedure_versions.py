@@ -16,6 +16,8 @@ from tests import factories
 from tests.conftest import TEST_PROCEDURE
 from tests.web.conftest import sign_in
 
+pytestmark = pytest.mark.both_engines
+
 UTC = dt.UTC
 RAISED = dt.datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # Tue 1 Dec 2026, 10:00 London
 ESCALATED = dt.datetime(2026, 12, 2, 10, 0, tzinfo=UTC)  # Wed 2 Dec
@@ -118,7 +120,7 @@ def test_procedure_check_lists_the_open_cases_on_an_older_version(two_versions, 
     app, old_case, new_case, _ = two_versions
     result = app.test_cli_runner().invoke(args=["procedure", "check", str(procedure_file)])
     assert result.exit_code == 0, result.output
-    assert "1 open case keep an earlier version of three-stage" in result.output
+    assert "1 open case keeps an earlier version of three-stage" in result.output
     assert old_case.reference in result.output
     assert new_case.reference not in result.output
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 from portal import links
 from portal.case_actions import Actor
 from portal.db import database
 from portal.models import ActionLink, Contact, Escalation, Event, Outbox, StageRecord
-from portal.workflow import escalate, resolve
+from portal.registry import registry
+from portal.workflow import escalate, raise_escalation, resolve
 from tests import factories
 from tests.conftest import TEST_PROCEDURE
 from tests.web.conftest import sign_in, token
@@ -140,3 +142,78 @@ def test_only_the_childs_own_iro_and_the_involved_agencies_hear_of_the_case(app,
                 or contact.agency.kind == "partnership"
                 or contact.email == ("iro2@agency.example")
             ), contact.email
+
+
+def test_anyone_who_can_open_the_case_flags_a_specific_circumstance_and_it_goes_to_the_last_stage(
+    app, client, people, case
+):
+    sign_in(client, people["counterpart"])
+    url = f"/cases/{case.reference}/flag"
+    assert "Flag a specific circumstance" in client.get(f"/cases/{case.reference}").get_data(as_text=True)
+    done = client.post(
+        url,
+        data={
+            "csrf_token": token(client, url),
+            "circumstance": "media_attention",
+            "reason": "A reporter phoned today.",
+        },
+    )
+    assert done.status_code == 302
+    with app.app_context(), database.connection_context():
+        flagged = fresh(case)
+        assert (flagged.stage_index, flagged.specific_circumstance) == (2, "media_attention")
+        dcs, bm = (Contact.get(Contact.role == role).email for role in ("dcs", "business_manager"))
+        urgent = Outbox.select().where((Outbox.escalation == case.id) & (Outbox.purpose == "specific_circumstance"))
+        assert {row.recipient_email for row in urgent} == {dcs, bm}
+        assert {row.context["stage_index"] for row in urgent} == {2}
+        stage_one = StageRecord.get((StageRecord.escalation == case.id) & (StageRecord.stage_index == 0))
+        assert stage_one.ending == "bypassed"
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert f"dcs of The Partnership ({dcs})" in page and "been emailed to act on it now" in page
+    assert "Flag a specific circumstance" not in page  # once is enough
+
+
+def test_a_procedure_that_names_nobody_to_tell_never_says_anyone_was_told(app, client, people, tmp_path):
+    bare = tmp_path / "bare.toml"
+    text = Path(TEST_PROCEDURE).read_text(encoding="utf-8")
+    text = text.replace('imminent_risk_notify = ["raiser.safeguarding_lead"]\n', "")
+    text = text.replace('[specific_circumstances]\nnotify = ["dcs", "partnership.business_manager"]\n', "")
+    bare.write_text(text)
+    app.config["PROCEDURE"] = str(bare)
+    registry.configure(str(bare))
+    with app.app_context(), database.connection_context():
+        case = raise_escalation(
+            registry.current(),
+            people["raiser"],
+            factories.details(counterpart_agency_id=people["theirs"].id, imminent_risk=True),
+            now=START,
+        )
+    sign_in(client, people["raiser"])
+    for path in (f"/raise/done/{case.reference}", f"/cases/{case.reference}"):
+        page = client.get(path).get_data(as_text=True)
+        assert "names nobody to tell" in page, path
+        assert "been emailed and can act" not in page and "were emailed to act" not in page, path
+
+
+def test_with_imminent_risk_the_raisers_safeguarding_lead_acts_at_stage_one_through_their_link(app, client, people):
+    with app.app_context(), database.connection_context():
+        case = factories.escalation(people["raiser"], people["theirs"], START, imminent_risk=True)
+        lead = Contact.get((Contact.agency == people["ours"].id) & (Contact.role == "safeguarding_lead"))
+        told = Outbox.get((Outbox.escalation == case.id) & (Outbox.recipient_email == lead.email))
+        assert told.purpose == "imminent_risk"  # one urgent email, carrying the links
+        link = ActionLink.get(
+            (ActionLink.escalation == case.id)
+            & (ActionLink.recipient_email == lead.email)
+            & (ActionLink.action == "resolve")
+        )
+        path = f"/a/{links.token_of(link)}"
+    page = client.get(path)
+    assert page.status_code == 200
+    data = {
+        "csrf_token": token(client, path),
+        "statement": "Agreed with the police today: a visit at 4pm.",
+        "learning": "no",
+    }
+    assert client.post(path, data=data).status_code == 302
+    resolved = fresh(case)
+    assert (resolved.status, resolved.outcome) == ("resolved", "Agreed with the police today: a visit at 4pm.")

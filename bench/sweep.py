@@ -53,7 +53,8 @@ PROCEDURE = "hounslow"
 def seed(cases: int, due_fraction: float, now: dt.datetime) -> int:
     """`cases` open cases at stage 1, each with 2 parties, 4 links, 2 sent emails, an event and 4 alerts.
 
-    Every 1/due_fraction-th case has its first reminder an hour overdue; the rest are due over the next days.
+    Every 1/due_fraction-th case has its first reminder five minutes overdue (not late, so the sweep sends it at any
+    hour: a late one waits for working hours); the rest are due over the next days.
     Returns the number due.
     """
     every = round(1 / due_fraction)
@@ -64,7 +65,9 @@ def seed(cases: int, due_fraction: float, now: dt.datetime) -> int:
     version = version_for(resolve_procedure(PROCEDURE))
 
     def alerts(n: int) -> tuple[dt.datetime, dt.datetime]:
-        started = now - dt.timedelta(hours=25) if n % every == 0 else now + dt.timedelta(minutes=1 + n % 7200)
+        started = (
+            now - dt.timedelta(hours=24, minutes=5) if n % every == 0 else now + dt.timedelta(minutes=1 + n % 7200)
+        )
         return started, started + dt.timedelta(hours=24)
 
     due = 0

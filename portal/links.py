@@ -122,6 +122,20 @@ def supersede_links(escalation: Escalation, stage_index: int, now: dt.datetime, 
     ActionLink.update(superseded_at=now).where(still_open).execute()
 
 
+def keep_open(escalation: Escalation, stage_index: int, until: dt.datetime) -> None:
+    """An overdue stage's open links work until the grace period after its next overdue notice, which asks their
+    recipients to act (they still stop when the stage ends)."""
+    expires = until + _grace
+    ActionLink.update(expires_at=expires).where(
+        (ActionLink.escalation == escalation)
+        & (ActionLink.stage_index == stage_index)
+        & ActionLink.action.not_in(AFTER_RESOLUTION)
+        & ActionLink.used_at.is_null()
+        & ActionLink.superseded_at.is_null()
+        & (ActionLink.expires_at < expires)
+    ).execute()
+
+
 def use_link(link: ActionLink, now: dt.datetime) -> None:
     """Mark the link used, once: a second concurrent POST finds it taken."""
     taken = ActionLink.update(used_at=now).where((ActionLink.id == link.id) & ActionLink.used_at.is_null()).execute()

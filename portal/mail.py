@@ -96,6 +96,8 @@ SUBJECTS = {
     "escalated": "Escalated",
     "reminder": "Reminder",
     "overdue": "Deadline missed",
+    "still_overdue": "Still overdue",
+    "not_escalated": "Not escalated in time",
     "copy_overdue": "Copy not sent in time",
 }
 # Mail about a case that has ended: no deadline to show.
@@ -239,12 +241,18 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         "outstanding": "",  # how outstanding issues will be pursued: with the outcome, for secure addresses only
         "reopened": bool(ctx.get("reopened")),  # a resolution the other side contested
         "contest_until": format_london(_as_utc(ctx.get("contest_until"))) if ctx.get("contest_until") else "",
+        # Why an overdue stage's notice reaches this person: party, raiser, business_manager, next_stage, escalator.
+        "told_as": str(ctx.get("told_as") or ""),
+        "notice_number": int(ctx.get("notice_number") or 0),  # the overdue notice's count: 2 is the first repeat
+        "window_until": format_london(_as_utc(ctx.get("window_until"))) if ctx.get("window_until") else "",
+        "next_stage_name": "",
     }
     if case is None:
         return context | {"reference": "", "stage_name": "", "due": "", "last_stage": False}
     procedure = _procedure(case)
     stage_index = ctx.get("stage_index", case.stage_index)
     stage = _stage(procedure, stage_index)
+    next_stage = _stage(procedure, stage_index + 1) if stage_index is not None else None
     due = _as_utc(ctx.get("due"))
     if due is None and stage_index is not None:
         record = StageRecord.get_or_none((StageRecord.escalation == case) & (StageRecord.stage_index == stage_index))
@@ -258,6 +266,7 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         "procedure_name": procedure.name if procedure else "",
         "stage_name": stage.name if stage else (f"Stage {stage_index + 1}" if stage_index is not None else ""),
         "last_stage": bool(procedure and stage_index == procedure.last_index),
+        "next_stage_name": next_stage.name if next_stage else "",
         "due": "" if row.purpose in CLOSED_PURPOSES else format_london(due),
         "raised_by": raiser.name,
         "raised_by_role": case.raiser_role or raiser.job_title,

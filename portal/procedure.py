@@ -72,6 +72,7 @@ DOCUMENTS = {
 
 _DURATION = re.compile(r"^(?P<n>\d{1,4})\s+(?P<unit>hours?|working\s+days?|working\s+weeks?|days?|months?)$", re.ASCII)
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+DEFAULT_OVERDUE_EVERY = "1 working day"
 
 
 class ProcedureError(ValueError):
@@ -152,6 +153,7 @@ class Stage:
     reminders: tuple[Duration, ...] | None = None
     description: str = ""
     escalated_by: tuple[str, ...] = ()  # who may escalate it; empty: its parties (and the raiser at stage 1)
+    overdue_every: Duration | None = None  # how often its overdue notice repeats; None: the procedure's
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,8 @@ class Procedure:
     source: str = ""
     warnings: tuple[str, ...] = field(default=(), compare=False)
     contest_within: Duration = field(default_factory=lambda: Duration.parse("2 working days"))
+    overdue_every: Duration = field(default_factory=lambda: Duration.parse(DEFAULT_OVERDUE_EVERY))
+    working_hours_start: dt.time = dt.time(9, 0)  # reminders and overdue notices wait for it (and a working day)
     text: str = field(default="", compare=False, repr=False)  # the file as read: what a case's version stores
     digest: str = field(default="", compare=False)  # SHA-256 of `text`: the version a case is raised under
 
@@ -185,15 +189,18 @@ class Procedure:
     def stage_reminders(self, stage: Stage) -> tuple[Duration, ...]:
         return self.reminders if stage.reminders is None else stage.reminders
 
+    def stage_overdue_every(self, stage: Stage) -> Duration:
+        return self.overdue_every if stage.overdue_every is None else stage.overdue_every
+
 
 _TOP_KEYS = {
     "id", "name", "partnership", "calendar", "close_of_business", "imminent_risk", "reminders",
     "closed_days", "stages", "imminent_risk_notify", "specific_circumstances", "raise_documents",
-    "final_documents", "secure_domains", "source", "contest_within",
+    "final_documents", "secure_domains", "source", "contest_within", "overdue_every", "working_hours_start",
 }  # fmt: skip
 _STAGE_KEYS = {
     "key", "name", "parties", "resolve_within", "escalate_within", "records", "notify", "copies",
-    "resolve_documents", "reminders", "description", "escalated_by",
+    "resolve_documents", "reminders", "description", "escalated_by", "overdue_every",
 }  # fmt: skip
 
 
@@ -248,6 +255,20 @@ class _Reader:
             return Duration.parse(table[key])
         except ValueError as error:
             raise self.fail(where, f"{key}: {error}") from None
+
+    def every(self, table: dict, key: str, where: str) -> Duration | None:
+        """A repeat interval: a duration that moves time on (not `same working day`, not 0)."""
+        every = self.duration(table, key, where, required=False)
+        if every is not None and (every.count == 0 or every.unit == "same_working_day"):
+            raise self.fail(where, f'{key} = {every.text!r}: a repeat needs a time of 1 or more, e.g. "1 working day"')
+        return every
+
+    def clock(self, table: dict, key: str, where: str, default: str) -> dt.time:
+        text = self.text(table, key, where, required=False, default=default)
+        clock = _CLOCK.match(text)
+        if not clock:
+            raise self.fail(where, f'{key} = {text!r}: use 24-hour HH:MM, e.g. "{default}"')
+        return dt.time(int(clock[1]), int(clock[2]))
 
     def durations(self, table: dict, key: str, where: str) -> tuple[Duration, ...] | None:
         if key not in table:
@@ -359,6 +380,7 @@ def _stage(reader: _Reader, raw: Any, index: int, seen: set[str]) -> Stage:
         reminders=reader.durations(raw, "reminders", where),
         description=reader.text(raw, "description", where, required=False),
         escalated_by=reader.roles(raw, "escalated_by", where),
+        overdue_every=reader.every(raw, "overdue_every", where),
     )
 
 
@@ -374,10 +396,10 @@ def parse_procedure(data: dict, path: str, default_id: str = "") -> Procedure:
     nation = "-".join(nation.lower().replace("&", "and").split())  # "England and Wales" is england-and-wales
     if nation not in NATIONS:
         raise reader.fail(top, f"calendar = {nation!r}: use one of {', '.join(NATIONS)}")
-    close = reader.text(data, "close_of_business", top, required=False, default="17:00")
-    clock = _CLOCK.match(close)
-    if not clock:
-        raise reader.fail(top, f'close_of_business = {close!r}: use 24-hour HH:MM, e.g. "17:00"')
+    close = reader.clock(data, "close_of_business", top, "17:00")
+    opens = reader.clock(data, "working_hours_start", top, "09:00")
+    if opens >= close:
+        raise reader.fail(top, f"working_hours_start = {opens:%H:%M}: must be before close_of_business ({close:%H:%M})")
     closed_days = []
     raw_days = data.get("closed_days", [])
     if not isinstance(raw_days, list):
@@ -403,7 +425,7 @@ def parse_procedure(data: dict, path: str, default_id: str = "") -> Procedure:
         id=procedure_id,
         name=name,
         partnership=reader.text(data, "partnership", top, required=False, default=name),
-        calendar=WorkingCalendar(nation, dt.time(int(clock[1]), int(clock[2])), closed_days),
+        calendar=WorkingCalendar(nation, close, closed_days),
         stages=stages,
         reminders=reader.durations(data, "reminders", top) or (),
         imminent_risk=reader.duration(data, "imminent_risk", top, required=False),
@@ -415,6 +437,8 @@ def parse_procedure(data: dict, path: str, default_id: str = "") -> Procedure:
         secure_domains=tuple(d.lower() for d in reader.text_list(data, "secure_domains", top)),
         source=reader.text(data, "source", top, required=False),
         contest_within=reader.duration(data, "contest_within", top, required=False) or Duration.parse("2 working days"),
+        overdue_every=reader.every(data, "overdue_every", top) or Duration.parse(DEFAULT_OVERDUE_EVERY),
+        working_hours_start=opens,
         warnings=tuple(reader.warnings),
     )
 

@@ -259,8 +259,9 @@ def _start_stage(
             kind="reminder",
             due_at=moment,
         )
+    # The overdue notice (in working hours); the sweep adds its repeats and the escalation watch when it goes.
     Reminder.create(
-        key=f"{key}/deadline", escalation=escalation, stage_index=stage.index, kind="deadline", due_at=schedule.due
+        key=f"{key}/deadline", escalation=escalation, stage_index=stage.index, kind="deadline", due_at=schedule.notice
     )
     return record, outbox
 

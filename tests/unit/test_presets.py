@@ -214,15 +214,16 @@ def test_hounslow_imminent_risk_from_a_summer_friday_evening():
     assert actual("hounslow", start)[0][3] == utc(2026, 7, 20, 16)
 
 
-def test_hounslow_24_hour_reminder_is_elapsed_time_across_the_october_clock_change():
+def test_hounslow_24_hour_reminder_is_elapsed_time_across_the_october_clock_change_sent_in_working_hours():
     # Sun 25 Oct 2026 00:30Z = 01:30 BST, half an hour before the clocks go back. Sunday: working day Mon 26.
     stages = actual("hounslow", utc(2026, 10, 25, 0, 30))
     assert stages[0] == (
         "practitioners",
         utc(2026, 10, 25, 0, 30),
-        # "24 hours" elapsed -> Mon 26 Oct 00:30Z (00:30 GMT, on a working day, so it stands).
+        # "24 hours" elapsed -> Mon 26 Oct 00:30Z (00:30 GMT: a working day, so the instant stands, not close of
+        # business), before working hours: the reminder goes at 09:00 GMT (09:00Z) that day.
         # "2 working days" after Mon 26 -> Tue 27 (1), Wed 28 (2) -> 17:00 GMT.
-        (utc(2026, 10, 26, 0, 30), utc(2026, 10, 28, 17)),
+        (utc(2026, 10, 26, 9), utc(2026, 10, 28, 17)),
         # "within 5 working days": Tue 27, Wed 28, Thu 29, Fri 30, Mon 2 Nov.
         utc(2026, 11, 2, 17),
     )

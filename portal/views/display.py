@@ -24,6 +24,9 @@ EVENT_TITLES = {
     "agreed": "The other agency agreed it is resolved",
     "contested": "The other agency said it is not resolved: reopened",
     "bypassed": "Procedure bypassed",
+    "still_overdue": "Still overdue: notice repeated",
+    "not_escalated": "Not escalated in time",
+    "copy_overdue": "Copy not sent in time",
 }
 
 

@@ -95,6 +95,15 @@ def procedure_check(file_or_id: str) -> None:
     procedure = _load_or_exit(file_or_id)
     for warning in procedure.warnings:
         click.echo(f"warning: {warning}", err=True)
+    for key, named in (
+        ("imminent_risk_notify", procedure.imminent_risk_notify),
+        ("specific_circumstances notify", procedure.specific_circumstances_notify),
+    ):
+        if not named:
+            click.echo(
+                f"warning: {key} names nobody: nobody is emailed, and the pages tell the practitioner to phone",
+                err=True,
+            )
     stages = f"{len(procedure.stages)} stage{'s' if len(procedure.stages) != 1 else ''}"
     click.echo(f"{file_or_id}: ok: {procedure.id}, {stages}, version {procedure.digest[:12]}")
     _report_against_database(procedure)

@@ -217,3 +217,13 @@ def test_with_imminent_risk_the_raisers_safeguarding_lead_acts_at_stage_one_thro
     assert client.post(path, data=data).status_code == 302
     resolved = fresh(case)
     assert (resolved.status, resolved.outcome) == ("resolved", "Agreed with the police today: a visit at 4pm.")
+
+
+def test_procedure_check_warns_when_nobody_is_named_to_tell(runner, tmp_path):
+    bare = tmp_path / "bare.toml"
+    text = Path(TEST_PROCEDURE).read_text(encoding="utf-8")
+    bare.write_text(text.replace('imminent_risk_notify = ["raiser.safeguarding_lead"]\n', ""))
+    result = runner.invoke(args=["procedure", "check", str(bare)])
+    assert result.exit_code == 0
+    assert "warning: imminent_risk_notify names nobody" in result.output
+    assert "specific_circumstances notify names nobody" not in result.output

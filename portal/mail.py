@@ -32,11 +32,12 @@ from peewee import fn
 
 from portal import links as action_links
 from portal.db import database, is_postgres
-from portal.models import ActionLink, Document, Escalation, Outbox, StageRecord, utcnow
+from portal.models import ActionLink, Document, Escalation, Event, Outbox, StageRecord, utcnow
 from portal.procedure import DOCUMENTS, SPECIFIC_CIRCUMSTANCES, Procedure, Stage
 from portal.registry import ProcedureUnavailable, registry
 from portal.routing import Recipient
 from portal.strict_templates import strict_template
+from portal.views.display import actor_label
 from portal.wake import Waker
 from portal.workdays import UTC, format_london
 
@@ -246,6 +247,8 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         "notice_number": int(ctx.get("notice_number") or 0),  # the overdue notice's count: 2 is the first repeat
         "window_until": format_london(_as_utc(ctx.get("window_until"))) if ctx.get("window_until") else "",
         "next_stage_name": "",
+        "moved_by": "",  # who escalated the case (or contested its resolution) to this stage
+        "moved_why": "",  # their reason: free text, for secure addresses only
     }
     if case is None:
         return context | {"reference": "", "stage_name": "", "due": "", "last_stage": False}
@@ -280,6 +283,20 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         if stage_index is not None and row.purpose != "document"
         else [],
     }
+    if row.purpose == "escalated" and stage_index is not None:
+        moved = (
+            Event.select()
+            .where(
+                (Event.escalation == case)
+                & (Event.kind.in_(("escalated", "contested")))
+                & (Event.stage_index == stage_index)
+            )
+            .order_by(Event.id.desc())
+            .first()
+        )
+        if moved is not None:
+            context["moved_by"] = actor_label(moved) or ""
+            context["moved_why"] = moved.text if secure else ""
     if secure:
         dob = case.child_dob
         context |= {

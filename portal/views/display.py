@@ -1,13 +1,22 @@
-"""How case data reads on a page: category names, document names and timeline event titles."""
+"""How case data reads on a page: category names, document names, timeline event titles, and the time limits
+of a procedure in words that fit its own units."""
 
 from __future__ import annotations
+
+import datetime as dt
+import re
 
 from flask import Flask
 from markupsafe import Markup
 
 from forms.raise_escalation import CATEGORIES
-from portal.models import Event
-from portal.procedure import DOCUMENTS, Procedure
+from portal.models import Event, utcnow
+from portal.procedure import DOCUMENTS, Duration, Procedure, Stage
+from portal.workdays import LONDON, london, to_utc
+
+# Under this much working time left, the raiser is told to phone rather than wait for emails.
+URGENT_WORKING_TIME = dt.timedelta(hours=2)
+_WEEKS = re.compile(r"working\s+weeks?", re.IGNORECASE)
 
 EVENT_TITLES = {
     "raised": "Escalation raised",
@@ -77,8 +86,81 @@ def stage_name(procedure: Procedure | None, index: int) -> str:
     return procedure.stage(index).name
 
 
+def _count(count: int, unit: str) -> str:
+    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
+
+
+def within(duration: Duration) -> str:
+    """A time limit as the end of a sentence: "within 5 working days", "on the same working day"."""
+    if duration.unit == "same_working_day" or (duration.unit == "working_days" and duration.count == 0):
+        return "on the same working day"
+    if duration.unit == "working_days" and _WEEKS.search(duration.text) and duration.count % 5 == 0:
+        return "within " + _count(duration.count // 5, "working week")
+    unit = {"hours": "hour", "working_days": "working day", "days": "day", "months": "month"}[duration.unit]
+    return "within " + _count(duration.count, unit)
+
+
+def _units(procedure: Procedure) -> set[str]:
+    durations = [s.resolve_within for s in procedure.stages] + [s.escalate_within for s in procedure.stages]
+    units = {d.unit for d in [*durations, procedure.imminent_risk] if d is not None}
+    return {"working_days" if u == "same_working_day" else u for u in units}
+
+
+def timing_rules(procedure: Procedure) -> list[str]:
+    """How the procedure's own time limits are counted, one sentence per kind of unit it uses."""
+    close = f"{procedure.calendar.close_time:%H:%M}"
+    nation = procedure.calendar.nation.replace("-", " ").title().replace(" And ", " and ")
+    units, rules = _units(procedure), []
+    if "working_days" in units:
+        rules.append(
+            f"Working days end at close of business ({close}); weekends and bank holidays in {nation} do not count."
+        )
+    if "hours" in units:
+        rules.append(
+            "Hours are counted around the clock; a limit in hours that ends on a weekend or bank holiday moves to "
+            f"close of business ({close}) on the next working day."
+        )
+    if units & {"days", "months"}:
+        which = " and ".join(w for u, w in (("days", "days"), ("months", "months")) if u in units)
+        rules.append(
+            f"Calendar {which} include weekends; they end at close of business ({close}), on the next working day "
+            "if the last one is not."
+        )
+    return rules
+
+
+def stage_limits(procedure: Procedure, stage: Stage) -> str:
+    """A stage's own time limit, and (its own sentence) the time allowed to escalate the case to it."""
+    text = f"To be resolved {within(stage.resolve_within)}."
+    if stage.escalate_within is not None and stage.index > 0:
+        previous = procedure.stage(stage.index - 1).name
+        allowed = within(stage.escalate_within)
+        text += f" If {previous} ends unresolved, the case must be escalated to this stage {allowed} of that."
+    return text
+
+
+def working_time_left(procedure: Procedure, due: dt.datetime, now: dt.datetime | None = None) -> dt.timedelta:
+    """Working time (working days, from the start of working hours to close of business) between now and `due`,
+    counted up to URGENT_WORKING_TIME: enough to tell whether a deadline is nearly on us."""
+    now, due = to_utc(now or utcnow()), to_utc(due)
+    calendar, left, day = procedure.calendar, dt.timedelta(0), london(now).date()
+    while day <= london(due).date() and left < URGENT_WORKING_TIME:
+        if calendar.is_working_day(day):
+            opens = dt.datetime.combine(day, procedure.working_hours_start, tzinfo=LONDON).astimezone(dt.UTC)
+            span = min(due, calendar.close_of_business(day)) - max(now, opens)
+            left += max(span, dt.timedelta(0))
+        day += dt.timedelta(days=1)
+    return left
+
+
+def deadline_is_near(procedure: Procedure, due: dt.datetime, now: dt.datetime | None = None) -> bool:
+    """Under two working hours to go: the raiser must phone now, not wait for emails to be read."""
+    return working_time_left(procedure, due, now) < URGENT_WORKING_TIME
+
+
 def init_display(app: Flask) -> None:
     app.jinja_env.filters["record"] = record_text
+    app.jinja_env.filters["within"] = within
     app.jinja_env.globals.update(
         category_names=category_names,
         event_title=event_title,
@@ -86,4 +168,7 @@ def init_display(app: Flask) -> None:
         actor_label=actor_label,
         stage_name=stage_name,
         party_names=party_names,
+        timing_rules=timing_rules,
+        stage_limits=stage_limits,
+        deadline_is_near=deadline_is_near,
     )

@@ -18,8 +18,6 @@ PHRASE = re.compile(
     r"^(within (1 (hour|day|working day|working week|month)"
     r"|([02-9]|\d\d+) (hours|days|working days|working weeks|months))|on the same working day)$"
 )
-    r"^(within (1 (hour|day|working day|working week|month)|([02-9]|\d\d+) (hours|days|working days|working weeks|months))|on the same working day)$"
-)
 
 
 @pytest.mark.parametrize(

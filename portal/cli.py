@@ -267,7 +267,10 @@ def serve_children(host: str, port: int, workers: int) -> tuple[Child, list[Chil
     """
     python, bindir = sys.executable, Path(sys.executable).parent
     consumer = [python, "-m", "tasks.consumer"]
-    web = [str(bindir / "gunicorn"), "--workers", str(workers), "--bind", f"{host}:{port}", "wsgi:app"]
+    # No control socket: gunicorn's default is one fixed path in the home folder, which two portals on one host
+    # would share; nothing here uses it.
+    web = [str(bindir / "gunicorn"), "--workers", str(workers), "--bind", f"{host}:{port}", "--no-control-socket"]
+    web.append("wsgi:app")
     return Child("web server", web, signal.SIGTERM), [
         Child("task consumer", [*consumer, "tasks.huey", "-w", "2", "-k", "thread", "-n"], signal.SIGINT),
         Child("sweep consumer", [*consumer, "tasks.schedule", "-w", "2", "-k", "thread"], signal.SIGINT),

@@ -85,6 +85,7 @@ def serve(tmp_path):
         "SECRET_KEY": "test-secret-key-" + "x" * 32,
         "MAIL_FILE_DIR": str(tmp_path / "outbox"),
         "PYTHONUNBUFFERED": "1",
+        "HOME": str(tmp_path / "home"),  # gunicorn would put a control socket here, shared by every portal on the host
     }
     env.pop("FLASK_APP", None)  # the project's wsgi.py, found from the working directory
     log = tmp_path / "serve.log"
@@ -139,6 +140,7 @@ def test_sigterm_stops_the_web_server_and_both_consumers_gracefully(serve):
     commands = list(serve.children().values())
     assert sum(WORK in c for c in commands) == 1 and sum(SWEEPS in c for c in commands) == 1, commands
     assert sum("gunicorn" in c for c in commands) == 2, commands  # the master and its worker
+    assert not (serve.log.parent / "home" / ".gunicorn").exists()  # two portals on one host share nothing
 
     serve.process.send_signal(signal.SIGTERM)  # to `flask serve` alone, as systemd (KillMode=mixed) or docker would
 

@@ -1,5 +1,5 @@
 """Flask-WTF forms, one module per form. PortalForm keeps answers when a CSRF token has expired, and refuses
-characters no one types (docs/security.md, "Input"), for every text field of every form."""
+characters no one types, for every text field of every form."""
 
 from __future__ import annotations
 

@@ -1,18 +1,36 @@
-"""Flask-WTF forms, one module per form. PortalForm keeps answers when a CSRF token has expired."""
+"""Flask-WTF forms, one module per form. PortalForm keeps answers when a CSRF token has expired, and refuses
+characters no one types, for every text field of every form."""
 
 from __future__ import annotations
 
 import datetime
+import re
 
 from flask import g
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovTextInput
-from wtforms import DateField, EmailField
+from wtforms import DateField, EmailField, StringField
 from wtforms.validators import InputRequired, Length, Optional, StopValidation, ValidationError
+from wtforms.widgets import TextArea
 
 from portal.addresses import InvalidAddress, normalise_address
 
 TIMED_OUT = "Your session timed out. Check your answers and submit again"
+NO_REFERER = "Your browser did not say which page this form came from. Allow it to for this site, then submit again"
+# Control characters (NUL included: PostgreSQL refuses it in text) except tab and line breaks, and the Unicode
+# bidi embeddings, overrides and isolates that reverse text in emails and PDFs.
+UNUSUAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+LINE_BREAK = re.compile("[\t\n\r\u2028\u2029]")  # a single-line field takes none of these (nor a tab)
+
+
+def unusual_characters(field: StringField) -> str | None:
+    """Why a text field's answer cannot be kept, or None: control characters and bidi overrides anywhere, line
+    breaks in a single-line field."""
+    text = field.data if isinstance(field.data, str) else ""
+    if UNUSUAL.search(text) or (not isinstance(field.widget, TextArea) and LINE_BREAK.search(text)):
+        label = re.sub(r"\s*\(optional\)$", "", field.label.text)
+        return f"Remove the unusual characters from {label[:1].lower()}{label[1:]}"
+    return None
 
 
 class PortalForm(FlaskForm):
@@ -27,9 +45,19 @@ class PortalForm(FlaskForm):
             return False
         return super().validate_on_submit(extra_validators)
 
+    def validate(self, extra_validators=None) -> bool:
+        """The field's own checks, then the unusual-characters rule on every text field, its message first."""
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field, StringField) and (message := unusual_characters(field)):
+                field.errors = [message, *field.errors]
+                valid = False
+        return valid
+
     def error_list(self) -> list[dict]:
         """Items for govukErrorSummary, in field order, each linking to its field."""
-        items = [{"text": TIMED_OUT, "href": f"#{self._first_field_id()}"}] if self.timed_out else []
+        reason = NO_REFERER if g.get("csrf_failed") == "The referrer header is missing." else TIMED_OUT
+        items = [{"text": reason, "href": f"#{self._first_field_id()}"}] if self.timed_out else []
         for field in self:
             if field.errors and field.name != "csrf_token":
                 anchor = f"{field.id}-day" if isinstance(field, ThreePartDateField) else field.id

@@ -48,6 +48,14 @@ def _today() -> dt.date:
     return dt.datetime.now(LONDON).date()
 
 
+def years_before(day: dt.date, years: int) -> dt.date:
+    """The same day `years` earlier; 29 February becomes 28 February in a year without one."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
 def _long_text(label: str, missing: str, hint: str = "", required: bool = True) -> StringField:
     validators = [InputRequired(missing)] if required else [Optional()]
     return StringField(
@@ -130,7 +138,7 @@ class ChildForm(PortalForm):
             return
         if field.data > _today():
             raise ValidationError("Date of birth must be in the past")
-        if field.data < _today().replace(year=_today().year - MAX_CHILD_AGE_YEARS):
+        if field.data < years_before(_today(), MAX_CHILD_AGE_YEARS):
             raise ValidationError(f"Date of birth must be within the last {MAX_CHILD_AGE_YEARS} years")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import logging
 import secrets
 from functools import wraps
@@ -22,7 +23,11 @@ log = logging.getLogger("portal.auth")
 login_manager = LoginManager()
 MAX_FAILURES = 5
 LOCKOUT = dt.timedelta(minutes=15)
-STASH_LIFETIME = dt.timedelta(hours=2)
+STASH_LIFETIME = dt.timedelta(hours=24)
+# The most a form stash may hold: the largest form's own limits (three answers of 5,000 characters) with room for
+# its short fields. Anything bigger was not typed into a portal form, and is not kept.
+STASH_MAX_CHARS = 20_000
+STASH_MAX_FIELDS = 30
 _DUMMY_HASH = hash_password(secrets.token_hex(16))  # unknown users cost the same hash check
 
 
@@ -40,12 +45,7 @@ def _load_user(user_id: str) -> User | None:
 @login_manager.unauthorized_handler
 def _unauthorized():
     """Send the user to sign in; a form they were submitting is kept and given back afterwards."""
-    if request.method == "POST" and request.form:
-        token = secrets.token_urlsafe(32)
-        answers = {k: request.form.getlist(k) for k in request.form if k != "csrf_token"}
-        with database.atomic():
-            FormStash.create(token_hash=_hash(token), path=request.path, answers=answers)
-        session["stash"] = token
+    if request.method == "POST" and request.form and session.get("sid") and _stash(request.form):
         flash("Your session timed out. Sign in again and your answers will be restored.")
     elif session.get("sid"):
         flash("You were signed out because you were inactive. Sign in again to continue.")
@@ -56,6 +56,27 @@ def _unauthorized():
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _stash(form: MultiDict) -> bool:
+    """Keep a signed-out form's answers, if they fit a portal form; True when kept.
+
+    Only a session that was signed in has a `sid` (the cookie is signed, so nobody makes one up), and its stash
+    is named by it: a session keeps at most one, however often the same cookie is sent. Stashes older than
+    STASH_LIFETIME go whenever one is made."""
+    answers = {k: form.getlist(k) for k in form if k != "csrf_token"}
+    size = sum(len(k) + sum(len(v) for v in values) for k, values in answers.items())
+    fits = 0 < len(answers) <= STASH_MAX_FIELDS and size <= STASH_MAX_CHARS and len(request.path) <= 500
+    if not fits or any("\x00" in v for values in answers.values() for v in values):  # jsonb refuses NUL
+        return False
+    token = hmac.new(current_app.secret_key.encode(), b"stash:" + session["sid"].encode(), "sha256").hexdigest()
+    with database.atomic():
+        FormStash.delete().where(
+            (FormStash.token_hash == _hash(token)) | (FormStash.created_at < utcnow() - STASH_LIFETIME)
+        ).execute()
+        FormStash.create(token_hash=_hash(token), path=request.path, answers=answers)
+    session["stash"] = token
+    return True
 
 
 def restored_answers() -> MultiDict | None:

@@ -5,6 +5,16 @@ from __future__ import annotations
 import secrets
 
 from flask import Flask, Response, g, request
+from werkzeug.routing import IntegerConverter
+
+BIGINT_MAX = 2**63 - 1
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:...>` in every route: an id no database column can hold (2^63 and more) is a 404, not a 500."""
+
+    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = None, max: int = BIGINT_MAX) -> None:  # noqa: A002
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max)
 
 
 def csp_nonce() -> str:
@@ -34,5 +44,6 @@ def _headers(response: Response) -> Response:
 
 
 def init_security(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedInt  # before the blueprints' routes are added
     app.after_request(_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

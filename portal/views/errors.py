@@ -32,6 +32,21 @@ PAGES = {
     413: ("What you sent is too large", "Go back and shorten it."),
 }
 
+# Flask-WTF's reasons (CSRFError.description) for the checks that are not about an expired or missing token.
+CSRF_PAGES = {
+    "The referrer header is missing.": (
+        "Your browser did not say which page the form came from",
+        "Over a secure connection the portal only accepts a form with the address of the page it was sent from "
+        "(the Referer header), and your browser, an extension or a proxy left it out. Allow it for this site, or "
+        "use another browser, then go back, reload the page and try again.",
+    ),
+    "The referrer does not match the host.": (
+        "The form was not sent from this site",
+        "The portal only accepts forms sent from its own pages. Go back to the portal, reload the page and try again.",
+    ),
+    None: ("Your session timed out", "Go back, reload the page and try again."),
+}
+
 
 def keeps_answers(view):
     """On an expired or missing CSRF token, run the view again to show the form with the answers typed."""
@@ -49,11 +64,12 @@ def init_errors(app: Flask) -> None:
         log.warning("CSRF check failed endpoint=%s reason=%s", request.endpoint, error.description)
         view = app.view_functions.get(request.endpoint or "")
         if view is not None and getattr(view, "keeps_answers", False):
-            g.csrf_failed = True
+            g.csrf_failed = error.description  # PortalForm words its message by this reason
             response = app.make_response(view(**(request.view_args or {})))
             response.status_code = 400
             return response
-        return _page(400, "Your session timed out", "Go back, reload the page and try again.")
+        title, body = CSRF_PAGES.get(error.description, CSRF_PAGES[None])
+        return _page(400, title, body)
 
     @app.errorhandler(ProcedureUnavailable)
     def _procedure_unavailable(error: ProcedureUnavailable):

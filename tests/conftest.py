@@ -98,18 +98,26 @@ def db(database_url):
 
 @pytest.fixture
 def app(database_url, tmp_path):
-    app = create_app(
+    yield test_app(database_url, tmp_path, MAIL_FILE_DIR=str(tmp_path / "outbox"))
+    database.close()
+
+
+def test_app(database_url: str, folder: Path, **settings):
+    """The portal as the tests build it: on `database_url`, its instance under `folder`, the test procedure and
+    secret, and any other settings given."""
+    return create_app(
         {
             "TESTING": True,
             "DATABASE_URL": database_url,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "INSTANCE_PATH": str(folder / "instance"),
             "SECRET_KEY": "test-secret-key-" + "x" * 32,
             "PROCEDURE": TEST_PROCEDURE,
-            "MAIL_FILE_DIR": str(tmp_path / "outbox"),
+            **settings,
         }
     )
-    yield app
-    database.close()
+
+
+test_app.__test__ = False  # a helper, not a test, despite its name
 
 
 class CompiledTemplates(BytecodeCache):

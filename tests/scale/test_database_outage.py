@@ -18,11 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from portal import create_app
 from portal.cli import upgrade_database
 from portal.db import database, init_database
 from tests import factories
-from tests.conftest import TEST_PROCEDURE
+from tests.conftest import test_app
 from tests.web.conftest import check_page, sign_in
 
 pytestmark = pytest.mark.slow
@@ -83,15 +82,7 @@ def test_with_the_database_stopped_a_signed_in_page_gets_the_portals_error_page(
     url, stop_database = private_postgres
     init_database(url)
     upgrade_database()
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": url,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "test-secret-key-" + "x" * 32,
-            "PROCEDURE": TEST_PROCEDURE,
-        }
-    )
+    app = test_app(url, tmp_path)
     with app.app_context(), database.connection_context():
         user = factories.user()
     client = app.test_client()

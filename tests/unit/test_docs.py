@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from portal import create_app
 from portal.config import ROOT
 from portal.procedure import (
     _STAGE_KEYS,
@@ -27,6 +26,7 @@ from portal.procedure import (
     SIDE_ALIASES,
     load_procedure,
 )
+from tests.conftest import test_app
 
 DOCS = ROOT / "docs"
 URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+")
@@ -232,14 +232,7 @@ def timeline_examples() -> list[tuple[str, list[str], str]]:
 def cli(tmp_path, monkeypatch):
     """The `flask` commands of an app whose database is never opened, run from the project folder."""
     monkeypatch.chdir(ROOT)
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}",
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "test-secret-key-" + "x" * 32,
-        }
-    )
+    app = test_app(f"sqlite:///{tmp_path / 'unused.db'}", tmp_path, PROCEDURE="hounslow")
     return app.test_cli_runner()
 
 

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from portal import create_app
 from portal.db import database
 from portal.models import Escalation, ProcedureVersion, StageParty, StageRecord
 from portal.registry import registry
 from portal.workflow import Actor, escalate
 from tests import factories
-from tests.conftest import TEST_PROCEDURE
+from tests.conftest import TEST_PROCEDURE, test_app
 from tests.web.conftest import sign_in
 
 pytestmark = pytest.mark.both_engines
@@ -41,15 +40,7 @@ def procedure_file(tmp_path):
 
 def start_portal(database_url, tmp_path, procedure_file):
     """The portal as a restart after editing its file would build it."""
-    return create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "test-secret-key-" + "x" * 32,
-            "PROCEDURE": str(procedure_file),
-        }
-    )
+    return test_app(database_url, tmp_path, PROCEDURE=str(procedure_file))
 
 
 def edit(path) -> None:

@@ -9,13 +9,13 @@ import re
 import pytest
 from jinja2 import UndefinedError
 
-from portal import create_app, links
+from portal import links
 from portal.config import ROOT
 from portal.db import database
 from portal.models import ActionLink, StageRecord
 from portal.strict_templates import strict_template
 from tests import factories
-from tests.conftest import TEST_PROCEDURE
+from tests.conftest import test_app
 from tests.web.conftest import sign_in, token
 
 UTC = dt.UTC
@@ -23,22 +23,9 @@ RAISED = dt.datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 REFUSED_ADDRESS = "jo..smith@police.example"  # two dots in a row: mail systems refuse it
 
 
-def portal_with(database_url, tmp_path, **settings):
-    return create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "test-secret-key-" + "x" * 32,
-            "PROCEDURE": TEST_PROCEDURE,
-            **settings,
-        }
-    )
-
-
 @pytest.mark.parametrize("grace_hours", [1, 72])
 def test_link_grace_hours_is_how_long_a_link_outlives_its_stage_deadline(database_url, tmp_path, grace_hours):
-    app = portal_with(database_url, tmp_path, LINK_GRACE_HOURS=grace_hours)
+    app = test_app(database_url, tmp_path, LINK_GRACE_HOURS=grace_hours)
     with app.app_context(), database.connection_context():
         raiser, _, theirs = factories.world()
         case = factories.escalation(raiser, theirs, RAISED)

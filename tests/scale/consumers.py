@@ -12,6 +12,7 @@ from huey.storage import RedisStorage
 
 from portal.config import ROOT
 from tasks import make_queues, schedule
+from tests.conftest import TEST_PROCEDURE
 
 
 class Consumer:
@@ -48,6 +49,23 @@ class Queues:
     def __init__(self, url: str, name: str) -> None:
         self.url, self.name = url, name
         self.work, self.schedule = make_queues(url, name)
+
+    def environment(self, database_url: str, instance: Path, secret: str, smtp, **settings: str) -> dict[str, str]:
+        """What a consumer on these queues is started with: the test database and procedure, the app's secret (the
+        links in its mail must match) and the loopback relay; `settings` add or override."""
+        return {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "HUEY_URL": self.url,
+            "HUEY_NAME": self.name,
+            "PORTAL_INSTANCE": str(instance),
+            "PORTAL_PROCEDURE": TEST_PROCEDURE,
+            "SECRET_KEY": secret,
+            "MAIL_BACKEND": "smtp",
+            "SMTP_HOST": smtp.host,
+            "SMTP_PORT": str(smtp.port),
+            **settings,
+        }
 
     def put(self, task_wrapper, *args) -> None:
         """Enqueue as the portal does (the test process's own huey runs in immediate mode, so not through it)."""

@@ -16,7 +16,6 @@ from portal import links, mail
 from portal.models import Outbox, utcnow
 from tasks.mail import replay_outbox
 from tests import factories
-from tests.conftest import TEST_PROCEDURE
 from tests.processes import wait_for
 from tests.scale.consumers import Consumer, Queues
 
@@ -50,19 +49,9 @@ def test_sigkill_while_the_relay_holds_the_message_loses_nothing(app, database_u
         case = factories.escalation(raiser, theirs, utcnow())
         ids = sorted(statuses())
         assert len(ids) >= 3 and set(statuses().values()) == {"pending"}
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "HUEY_URL": queues.url,
-        "HUEY_NAME": queues.name,
-        "PORTAL_INSTANCE": str(tmp_path / "consumer-instance"),
-        "PORTAL_PROCEDURE": TEST_PROCEDURE,
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "MAIL_BACKEND": "smtp",
-        "SMTP_HOST": smtp_server.host,
-        "SMTP_PORT": str(smtp_server.port),
-        "SMTP_TIMEOUT": "10",
-    }
+    env = queues.environment(
+        database_url, tmp_path / "consumer-instance", app.config["SECRET_KEY"], smtp_server, SMTP_TIMEOUT="10"
+    )
     logs = [tmp_path / "senders.log", tmp_path / "sweeps.log"]
     # The sweeps run only when the test puts one on their queue (-n: no minute schedule).
     senders = Consumer("tasks.huey", env, logs[0], "--workers", "2", "-n", *FAST_POLL)

@@ -7,7 +7,6 @@ has a minute to run. tests/web/test_outbox.py plays the same hang over ten minut
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
@@ -19,7 +18,6 @@ from portal.models import Outbox, utcnow
 from tasks.mail import replay_outbox
 from tasks.reminders import sweep_reminders
 from tests import factories
-from tests.conftest import TEST_PROCEDURE
 from tests.processes import wait_for
 from tests.scale.consumers import Consumer, Queues
 
@@ -54,20 +52,14 @@ def test_a_hanging_relay_holds_up_no_sweep_and_its_mail_goes_at_the_next_replay_
         factories.escalation(raiser, theirs, utcnow())
         ids = [row.id for row in Outbox.select(Outbox.id)]
     queues = Queues(f"sqlite:///{tmp_path / 'huey.db'}", f"escalation-portal-test-{uuid.uuid4().hex[:12]}")
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "HUEY_URL": queues.url,
-        "HUEY_NAME": queues.name,
-        "PORTAL_INSTANCE": str(tmp_path / "instance"),
-        "PORTAL_PROCEDURE": TEST_PROCEDURE,
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "MAIL_BACKEND": "smtp",
-        "SMTP_HOST": smtp_server.host,
-        "SMTP_PORT": str(smtp_server.port),
-        "SMTP_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
-        "SMTP_TIMEOUT": "600",
-    }
+    env = queues.environment(
+        database_url,
+        tmp_path / "instance",
+        app.config["SECRET_KEY"],
+        smtp_server,
+        SMTP_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT),
+        SMTP_TIMEOUT="600",
+    )
     logs = [tmp_path / "senders.log", tmp_path / "sweeps.log"]
     # One sender per row, so that every sender is stuck at once; sweeps only when the test puts one (-n).
     senders = Consumer("tasks.huey", env, logs[0], "--workers", str(len(ids)), "-n", *FAST_POLL).start()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from portal.addresses import InvalidAddress, normalise_address
 from portal.db import database
 from portal.models import Agency, Contact
-from portal.procedure import ROLES, Procedure
+from portal.procedure import ROLES, Procedure, canonical_role
 
 COLUMNS = ("agency", "role", "name", "job_title", "email", "secure")
 OPTIONAL = {"job_title", "secure"}
@@ -49,9 +49,9 @@ def parse_csv(text: str) -> tuple[list[ContactRow], list[str]]:
         for column in ("agency", "role", "name", "email"):
             if not values.get(column):
                 problems.append(f"{column} is empty")
-        role = values.get("role", "")
+        role = canonical_role(values.get("role", "")) or values.get("role", "")
         if role and role not in ROLES:
-            problems.append(f"role {role!r} is not one of {', '.join(ROLES)}")
+            problems.append(f"role {role!r} is not one of {', '.join(ROLES)} (or a name procedure files use for one)")
         email = values.get("email", "").lower()
         if email:
             try:

@@ -208,16 +208,21 @@ def _word(text: str) -> str:
     return "_".join(text.strip().lower().replace("'", "").replace("-", " ").replace("/", " ").split())
 
 
+def canonical_role(name: str) -> str | None:
+    """The portal's role for a name a procedure file or a directory CSV uses (`Designated Lead`, `dsl`)."""
+    role = ROLE_ALIASES.get(_word(name), _word(name))
+    return role if role in ROLES else None
+
+
 def _canonical_party(value: str) -> str:
     """`Raiser.Designated Lead` -> `raiser.safeguarding_lead`; a name the portal does not know is left as it is."""
     side, dot, role = value.partition(".")
     side, role = _word(side), _word(role)
     side = SIDE_ALIASES.get(side, side)
     if not dot:  # a role on its own (`dcs`), or a side (`raiser`)
-        side = ROLE_ALIASES.get(side, side)
-        return side if side in ROLES or side in SIDES else value
-    role = ROLE_ALIASES.get(role, role)
-    return f"{side}.{role}" if side in SIDES and role in ROLES else value
+        return canonical_role(side) or (side if side in SIDES else value)
+    role = canonical_role(role)
+    return f"{side}.{role}" if side in SIDES and role else value
 
 
 class _Reader:

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 
 from flask import Flask
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from forms.raise_escalation import CATEGORIES
 from portal.models import Event, utcnow
@@ -17,6 +17,9 @@ from portal.workdays import LONDON, london, to_utc
 # Under this much working time left, the raiser is told to phone rather than wait for emails.
 URGENT_WORKING_TIME = dt.timedelta(hours=2)
 _WEEKS = re.compile(r"working\s+weeks?", re.IGNORECASE)
+# An email address or a web address: the only words allowed to wrap, and then only after their punctuation.
+_ADDRESS = re.compile(r"[^\s()<>,;]*(?:@|://)[^\s()<>,;]+")
+_AFTER_PUNCTUATION = re.compile(r"(?<=[@./_?&=#-])")
 
 EVENT_TITLES = {
     "raised": "Escalation raised",
@@ -45,8 +48,24 @@ def category_names(keys: list[str], other: str = "") -> str:
 
 
 def record_text(text: str) -> Markup:
-    """A written record inside a component's value: its own line breaks kept, the template's whitespace not."""
-    return Markup('<span class="portal-record">{}</span>').format(text or "")
+    """A written record inside a component's value: its own line breaks kept as <br>, because the GOV.UK
+    macros indent every line of an html value and pre-wrap would show that indentation."""
+    lines = (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return Markup('<span class="portal-record">{}</span>').format(Markup("<br>").join(lines))
+
+
+def break_addresses(text: str) -> Markup:
+    """Text whose email and web addresses may wrap after an @, dot or slash: cells and values break whole
+    words, never "Close d", so a long address needs places of its own to break."""
+    text = str(text or "")
+    out, last = [], 0
+    for match in _ADDRESS.finditer(text):
+        out.append(escape(text[last : match.start()]))
+        address = Markup("<wbr>").join(_AFTER_PUNCTUATION.split(match.group()))
+        out.append(Markup('<span class="portal-address">{}</span>').format(address))
+        last = match.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
 
 
 def document_name(kind: str) -> str:
@@ -161,6 +180,7 @@ def deadline_is_near(procedure: Procedure, due: dt.datetime, now: dt.datetime | 
 def init_display(app: Flask) -> None:
     app.jinja_env.filters["record"] = record_text
     app.jinja_env.filters["within"] = within
+    app.jinja_env.filters["addresses"] = break_addresses
     app.jinja_env.globals.update(
         category_names=category_names,
         event_title=event_title,

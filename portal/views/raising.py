@@ -21,6 +21,7 @@ from portal.mail import told
 from portal.models import Agency, Draft, Escalation, utcnow
 from portal.procedure import SPECIFIC_CIRCUMSTANCES
 from portal.registry import registry
+from portal.views.display import break_addresses
 from portal.views.errors import keeps_answers
 from portal.workflow import EscalationDetails, WorkflowError, raise_escalation, urgent_parties
 
@@ -209,7 +210,7 @@ def _summary(answers: dict) -> list[dict]:
             rows.append(
                 {
                     "key": {"text": field.label.text.removesuffix(" (optional)")},
-                    "value": {"text": show(field.name)},
+                    "value": {"html": break_addresses(show(field.name))},
                     "actions": {
                         "items": [
                             {

@@ -132,6 +132,51 @@ def test_pages_reflow_on_a_narrow_screen_without_scrolling_sideways(portal, case
             expect(page.get_by_role("region", name="Stages")).to_be_visible()  # the table scrolls in its own box
 
 
+# Every word in a table cell or summary value, and the lines its boxes sit on; addresses may break, words may not.
+BROKEN_WORDS = """() => {
+  const broken = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, cell = node.parentElement;
+    if (!cell.closest("td, th, .govuk-summary-list__value")) continue;
+    if (cell.closest(".portal-address, .govuk-visually-hidden")) continue;
+    for (const word of node.data.matchAll(/[^\\s\\-\\/]+/g)) {
+      const range = document.createRange();
+      range.setStart(node, word.index);
+      range.setEnd(node, word.index + word[0].length);
+      const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+      if (lines.size > 1) broken.push(word[0]);
+    }
+  }
+  return broken;
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 320])
+def test_words_in_tables_break_only_where_they_are_addresses(portal, cases, live_server, width):
+    """ "Close d" and "In progres s": a word in a cell wraps whole; only addresses and URLs break inside."""
+    with live_server.app.app_context(), database.connection_context():
+        case = Escalation.get(Escalation.reference == cases.last_stage)
+        add_record(
+            registry.of_case(case), case, Actor.of(case.raiser), "Minutes: https://records.example.org/" + "m" * 90
+        )
+    page = portal.page
+    page.set_viewport_size({"width": width, "height": 800})
+    portal.sign_in(BUSINESS_MANAGER)
+    for path in ("/cases/", f"/cases/{cases.first_stage}", f"/cases/{cases.last_stage}"):
+        portal.open(path)
+        assert page.evaluate(BROKEN_WORDS) == [], f"{path} at {width}px"
+    if width == 320:
+        portal.open("/cases/")
+        first = page.get_by_role("row").filter(has_text=cases.first_stage)
+        for label in ("Deadline", "Status"):
+            cell = first.locator(f'[data-label="{label}"]')
+            box = cell.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 320, f"{label} is off screen at 320px"
+        caption = page.locator("caption").bounding_box()
+        assert caption["x"] + caption["width"] <= 320
+
+
 def test_every_raise_page_empty_and_with_errors(portal):
     page = portal.page
     answers = Answers(

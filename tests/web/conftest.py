@@ -32,6 +32,11 @@ def normalize_spaces(text: str) -> str:
     return " ".join(text.split())
 
 
+def text_of_page(html: str) -> str:
+    """What a reader sees: addresses carry <wbr> break points and spans, which a substring of the HTML misses."""
+    return normalize_spaces(BeautifulSoup(html, "html.parser").get_text())
+
+
 def check_page(html: str, nonce: str | None = None) -> None:
     """What every page must be, as GOV.UK Notify's test client checks: one h1 that starts the title ("Error: "
     first only with an error summary), unique ids, error-summary links to fields on the page, text escaped once,

@@ -10,7 +10,7 @@ import pytest
 from portal.db import database
 from portal.directory import agency_key
 from portal.models import Agency, Contact, Outbox
-from tests.web.conftest import sign_in, token
+from tests.web.conftest import sign_in, text_of_page, token
 
 GOOD = """agency,role,name,job_title,email,secure
 Metropolitan Police,line_manager,Sgt Ann Lee,Detective Sergeant,ann.lee@met.police.example,no
@@ -81,6 +81,20 @@ def test_rows_naming_one_agency_two_ways_are_one_contact(runner, tmp_path):
     assert result.exit_code == 1 and "line 5: repeats an earlier row" in result.stderr
 
 
+def test_the_import_reads_role_names_as_procedure_files_do(runner, tmp_path):
+    """One table of role names: `designated_lead` and `Designated Lead` load in a procedure file, so here too."""
+    path = tmp_path / "contacts.csv"
+    path.write_text(
+        "agency,role,name,job_title,email,secure\n"
+        "Metropolitan Police,designated_lead,Kay Dee,,kay.dee@met.police.example,yes\n"
+        "Hounslow Council,Designated Safeguarding Lead,Lee Oh,,lee.oh@hounslow.example,no\n"
+    )
+    result = runner.invoke(args=["directory", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    with database.connection_context():
+        assert {c.role for c in Contact.select()} == {"safeguarding_lead"}
+
+
 def test_cli_reports_every_bad_row_and_imports_nothing(runner, tmp_path):
     path = tmp_path / "contacts.csv"
     path.write_text(BAD)
@@ -132,7 +146,7 @@ def test_import_through_the_browser_form(admin_client):
     assert bad.status_code == 400 and "nothing was imported" in bad.get_data(as_text=True)
     good = upload(admin_client, GOOD)
     assert good.status_code == 302
-    page = admin_client.get("/admin/directory").get_data(as_text=True)
+    page = text_of_page(admin_client.get("/admin/directory").get_data(as_text=True))
     assert "raj.shah@met.police.example" in page
     assert "Created 2 new agencies: Metropolitan Police, Hollyfield Primary School." in page
     respelt = upload(admin_client, RESPELT)

@@ -238,6 +238,20 @@ def test_long_addresses_and_words_stay_on_the_page(world, clock, tmp_path):
         assert right_edges and max(right_edges) <= width - 40, f"{document.kind}: text runs past the right margin"
 
 
+def test_emoji_and_symbols_people_type_print_as_themselves(world, tmp_path):
+    """A font covers them (Symbola), so they are neither empty boxes nor missing from the text read back."""
+    raiser, theirs = world
+    case = factories.escalation(raiser, theirs, START, summary="Mum said 😢 twice ✔ and ☎ the school.")
+    render_pending_documents.call_local()
+    path = tmp_path / "notice.pdf"
+    path.write_bytes(Document.get(Document.escalation == case).content)
+
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    assert "Symbola" in fonts
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert all(symbol in text for symbol in "😢✔☎")
+
+
 # --- docs/security.md, 'The PDF sandbox': what the renderer may fetch, how long it may run, how a PDF is served
 
 

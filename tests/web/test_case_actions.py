@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -232,3 +233,14 @@ def test_a_stale_escalate_form_at_what_is_now_the_last_stage_keeps_the_reason(cl
     assert response.status_code == 409 and "it cannot be escalated further" in page
     assert "Typed before the others escalated it." in page
     assert fresh(case).stage_index == 2
+
+
+def test_a_multi_paragraph_answer_keeps_its_breaks_and_gains_no_indentation(app, client, people):
+    """The GOV.UK macros indent every line of an html value; under pre-wrap that showed as indented paragraphs."""
+    with app.app_context():
+        case = factories.escalation(
+            people["raiser"], people["theirs"], dt.datetime.now(dt.UTC), summary="First point.\r\n\r\nSecond point."
+        )
+    sign_in(client, people["raiser"])
+    page = client.get(f"/cases/{case.reference}").get_data(as_text=True)
+    assert '<span class="portal-record">First point.<br><br>Second point.</span>' in page

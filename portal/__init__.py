@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
+from pathlib import Path
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
@@ -13,6 +14,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from portal import links, mail
 from portal.config import ROOT, load_config
 from portal.db import database, init_database
+from portal.file_modes import keep_private, sqlite_files
 from portal.logs import configure_logging
 from portal.registry import registry
 from portal.static_versions import init_static_versions
@@ -77,6 +79,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.filters["london"] = format_london
     init_strict_templates(app)
     init_static_versions(app)
+    keep_private(
+        [Path(app.instance_path)]
+        + ([Path(app.config["MAIL_FILE_DIR"])] if app.config["MAIL_BACKEND"] == "file" else []),
+        sqlite_files(app.config["DATABASE_URL"]) + sqlite_files(app.config["HUEY_URL"]),
+    )
     init_database(app.config["DATABASE_URL"])
     registry.configure(app.config["PROCEDURE"])
     links.init_links(app.config["SECRET_KEY"], app.config["LINK_GRACE_HOURS"])

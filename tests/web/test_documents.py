@@ -194,7 +194,7 @@ def _token(client) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/cases/").get_data(as_text=True)).group(1)
 
 
-def test_an_administrator_sees_what_a_document_email_carried(app, client, people, case):
+def test_the_business_manager_sees_what_a_document_email_carried(app, client, people, case):
     app.config["MAIL_BACKEND"] = "smtp"  # the message is built again for reading: nothing was written to a file
     with app.app_context():
         secure_business_manager()
@@ -203,7 +203,7 @@ def test_an_administrator_sees_what_a_document_email_carried(app, client, people
         (row,) = [
             r for r in Outbox.select().where(Outbox.purpose == "document") if r.context["document_id"] == final.id
         ]
-    sign_in(client, people["admin"])
+    sign_in(client, people["manager"])
 
     page = client.get(f"/admin/mail/{row.id}").get_data(as_text=True)
     assert f"{case.reference}-f.pdf" in page and "It is attached as a PDF." in page

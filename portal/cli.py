@@ -23,6 +23,7 @@ from portal.deadlines import timeline
 from portal.demo import seed_demo
 from portal.directory import directory_gaps, import_rows, parse_csv
 from portal.documents import retry_failed
+from portal.governance_commands import COMMANDS
 from portal.procedure import ProcedureError, preset_ids, resolve_procedure
 from portal.registry import cases_on_other_versions
 from portal.users import ROLES, UserError, create_user
@@ -347,3 +348,5 @@ def register(app: Flask) -> None:
     for group in (db_cli, procedure_cli, users_cli, demo_cli, directory_cli, documents_cli):
         app.cli.add_command(group)
     app.cli.add_command(serve)
+    for command in COMMANDS:
+        app.cli.add_command(command)

@@ -88,8 +88,7 @@ def test_bad_filters_say_what_to_change_and_keep_what_was_typed(client, people, 
     sign_in(client, people["manager"])
 
     response = client.get(
-        "/governance/access-log?person=not-an-address&start=5&start=12&start=2026"
-        "&end=1&end=12&end=2026"
+        "/governance/access-log?person=not-an-address&start=5&start=12&start=2026&end=1&end=12&end=2026"
     )
 
     page = response.get_data(as_text=True)

@@ -61,7 +61,7 @@ class SubjectSearchForm(PortalForm):
         called="Date of birth",
         description="For example, 27 3 2019",
     )
-    submit = SubmitField("Find the child's records", widget=GovSubmitInput())
+    find = SubmitField("Find the child's records", widget=GovSubmitInput())
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

@@ -646,3 +646,8 @@ def record_view(escalation: Escalation, actor: Actor, now: dt.datetime | None = 
     """Every view of a case is part of its record (who saw a child's details, and when)."""
     with database.atomic():
         return _event(escalation, "viewed", actor, _now(now), **data)
+
+
+def record_subject_access_export(escalation: Escalation, actor: Actor, now: dt.datetime | None = None, **data) -> Event:
+    """An export of the child's records for a subject access request is part of the case's record."""
+    return _event(escalation, "subject_access_export", actor, _now(now), **data)

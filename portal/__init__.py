@@ -16,6 +16,7 @@ from portal.config import ROOT, load_config
 from portal.db import database, init_database
 from portal.file_modes import keep_private, sqlite_files
 from portal.logs import configure_logging
+from portal.proxy import trust_proxies
 from portal.registry import registry
 from portal.static_versions import init_static_versions
 from portal.strict_templates import init_strict_templates
@@ -123,4 +124,5 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.cli import register
 
     register(app)
+    app.wsgi_app = trust_proxies(app.wsgi_app, app.config["TRUSTED_PROXIES"])
     return app

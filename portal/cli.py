@@ -270,7 +270,8 @@ def serve_children(host: str, port: int, workers: int) -> tuple[Child, list[Chil
     consumer = [python, "-m", "tasks.consumer"]
     # No control socket: gunicorn's default is one fixed path in the home folder, which two portals on one host
     # would share; nothing here uses it.
-    web = [str(bindir / "gunicorn"), "--workers", str(workers), "--bind", f"{host}:{port}", "--no-control-socket"]
+    web = [str(bindir / "gunicorn"), "--config", "python:portal.gunicorn_conf", "--workers", str(workers)]
+    web += ["--bind", f"{host}:{port}", "--no-control-socket"]
     web.append("wsgi:app")
     return Child("web server", web, signal.SIGTERM), [
         Child("task consumer", [*consumer, "tasks.huey", "-w", "2", "-k", "thread", "-n"], signal.SIGINT),

@@ -70,6 +70,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "LINK_GRACE_HOURS": int(env("LINK_GRACE_HOURS", "72")),
         "SESSION_IDLE_MINUTES": int(env("SESSION_IDLE_MINUTES", "30")),
         "SESSION_ABSOLUTE_HOURS": int(env("SESSION_ABSOLUTE_HOURS", "12")),
+        "TRUSTED_PROXIES": env("TRUSTED_PROXIES", ""),  # portal/proxy.py: a hop count or the proxies' addresses
         "RETENTION_YEARS": int(env("RETENTION_YEARS", "6")),  # after closure; a procedure file's retention_years wins
     }
     config.update(overrides)

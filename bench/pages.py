@@ -218,7 +218,7 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def sign_in(base: str) -> tuple[str, urllib.request.OpenerDirector]:
+def sign_in(base: str) -> str:
     """Through the form, as a browser does: the CSRF token read from the page. Returns the Cookie header."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -228,8 +228,7 @@ def sign_in(base: str) -> tuple[str, urllib.request.OpenerDirector]:
     landed = opener.open(base + "/sign-in", data=form)
     if "/sign-in" in landed.url:
         sys.exit("signing in failed: the sign-in page came back")
-    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
-    return cookie, opener
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
 def fetch(url: str, cookie: str) -> tuple[int, str]:
@@ -316,7 +315,7 @@ def measure(label: str, url: str, cases: int, seconds: int, rounds: int, binary:
         servers.append(portal)
         hello, hello_base = serve("bench.hello:app", env, folder / "gunicorn.log")
         servers.append(hello)
-        cookie, _ = sign_in(base)
+        cookie = sign_in(base)
         pages = targets(base, hello_base, cookie, heavy)
         results: dict[str, list[dict]] = {name: [] for name, _, _ in pages}
         for _ in range(rounds):  # alternating: each page once a round, so a busy moment spreads over all of them

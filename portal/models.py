@@ -124,14 +124,17 @@ class ProcedureVersion(BaseModel):
 
 class Escalation(BaseModel):
     STATUSES = ("open", "resolved", "closed", "withdrawn")
+    SUBJECTS = ("child", "unborn", "none")  # none: a strategic or thematic disagreement, about no one child
 
     reference = CharField(max_length=20, unique=True)
     procedure_id = CharField(max_length=60)
     procedure_version = ForeignKeyField(ProcedureVersion, null=True, backref="+", on_delete="RESTRICT")
     status = CharField(max_length=20, default="open", index=True)
     # The child
+    subject = CharField(max_length=10, default="child")
     child_name = CharField(max_length=200)
     child_dob = DateField(null=True)
+    child_due = DateField(null=True)  # an unborn baby's expected date of delivery
     child_identifier = CharField(max_length=60, default="")
     child_on_plan = BooleanField(default=False)
     child_looked_after = BooleanField(default=False)
@@ -146,6 +149,7 @@ class Escalation(BaseModel):
     counterpart_name = CharField(max_length=200, default="")
     counterpart_email = CharField(max_length=254, default="")
     counterpart_agency = ForeignKeyField(Agency, null=True, backref="+", on_delete="SET NULL")
+    counterpart_agency_other = CharField(max_length=200, default="")  # "Not listed": the agency's name as typed
     # The disagreement
     categories = JSONField(default=list)
     category_other = CharField(max_length=200, default="")
@@ -318,10 +322,11 @@ class Draft(BaseModel):
     kind = CharField(max_length=40)
     answers = JSONField(default=dict)
     submission_key = CharField(max_length=64, default="")
+    version = IntegerField(default=0)  # bumped by every save: a Check your answers page shows one version
     updated_at = UTCDateTimeField(default=utcnow)
 
     class Meta:
-        indexes = ((("user", "kind"), True),)
+        indexes = ((("user", "kind"), False),)  # one per browser tab that starts one
 
 
 class FormStash(BaseModel):

@@ -53,7 +53,9 @@ class EscalationDetails:
     child_name: str
     summary: str
     outcome_sought: str
+    subject: str = "child"  # child | unborn | none (a strategic or thematic disagreement: no child's details)
     child_dob: dt.date | None = None
+    child_due: dt.date | None = None  # an unborn baby's expected date of delivery
     child_identifier: str = ""
     child_on_plan: bool = False
     child_looked_after: bool = False
@@ -324,7 +326,10 @@ def raise_escalation(
         if existing is not None:
             return existing
     now = _now(now)
-    child_name = _required_text(details.child_name, "the child's name")
+    if details.subject not in Escalation.SUBJECTS:
+        raise WorkflowError(f"Unknown subject {details.subject!r}")
+    strategic = details.subject == "none"
+    child_name = "" if strategic else _required_text(details.child_name, "the child's name")
     summary = _required_text(details.summary, "a brief description of the concern")
     outcome = _required_text(details.outcome_sought, "the outcome sought")
     circumstance = details.specific_circumstance or None
@@ -343,8 +348,10 @@ def raise_escalation(
                 reference=_next_reference(now),
                 procedure_id=procedure.id,
                 procedure_version=version_for(procedure) if procedure.digest else None,
+                subject=details.subject,
                 child_name=child_name,
-                child_dob=details.child_dob,
+                child_dob=None if details.subject != "child" else details.child_dob,
+                child_due=details.child_due if details.subject == "unborn" else None,
                 child_identifier=details.child_identifier.strip(),
                 child_on_plan=details.child_on_plan,
                 child_looked_after=details.child_looked_after,

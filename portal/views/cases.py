@@ -157,7 +157,7 @@ def prepare_escalate_form(form: EscalateForm, case: Escalation, procedure) -> tu
     name only for a party the directory cannot supply (its fields are removed otherwise). Returns those parties."""
     people, missing = next_stage_people(procedure, case)
     form.contacts.choices = [(f"{p.party}|{p.email}", f"{p.name} ({p.email})") for p in people]
-    if request.method == "GET":
+    if request.method == "GET" and not form.restored:
         form.contacts.data = [value for value, _ in form.contacts.choices]
     if missing:
         who = describe_parties(missing[:1])

@@ -40,6 +40,7 @@ CATEGORIES = [
     ("other", "Something else"),
 ]
 YES_NO = [("yes", "Yes"), ("no", "No")]
+NOT_LISTED = ("not-listed", "Not listed")  # the counterpart's agency, when the directory lacks it
 LONG_TEXT = 5000
 MAX_CHILD_AGE_YEARS = 25  # care leavers are supported to 25
 
@@ -253,9 +254,20 @@ class CounterpartForm(PortalForm):
         "Their agency",
         widget=GovSelect(),
         coerce=str,
+        description=f"If their agency is not in the list, choose '{NOT_LISTED[1]}' and type its name below",
         validators=[InputRequired("Select their agency")],
     )
+    counterpart_agency_other = StringField(
+        "Their agency's name, if not listed",
+        widget=GovTextInput(),
+        description="The partnership's Business Manager is told, so the directory can be completed",
+        validators=[Length(max=200, message="Agency name must be 200 characters or fewer")],
+    )
     submit = _continue()
+
+    def validate_counterpart_agency_other(self, field: StringField) -> None:
+        if self.counterpart_agency.data == NOT_LISTED[0] and not (field.data or "").strip():
+            raise ValidationError("Enter the name of their agency")
 
 
 class CategoriesForm(PortalForm):

@@ -173,6 +173,27 @@ class Escalation(BaseModel):
     created_at = UTCDateTimeField(default=utcnow)
     closed_at = UTCDateTimeField(null=True)
 
+    @property
+    def counterpart_agency_name(self) -> str:
+        """From the directory, or as the raiser typed it when the directory did not list it."""
+        return self.counterpart_agency.name if self.counterpart_agency_id else self.counterpart_agency_other
+
+    @property
+    def about(self) -> str:
+        """Who the case is about, for headings and lists: no child's name when it names no child."""
+        return "No particular child (strategic)" if self.subject == "none" else self.child_name
+
+    @property
+    def child_line(self) -> str:
+        """The child in one line, as emails and link pages give it (to secure addresses only)."""
+        if self.subject == "none":
+            return "No particular child: a strategic or thematic disagreement"
+        if self.subject == "unborn":
+            due = f", expected {self.child_due.day} {self.child_due:%B %Y}" if self.child_due else ""
+            return f"{self.child_name} (unborn){due}"
+        born = f", born {self.child_dob.day} {self.child_dob:%B %Y}" if self.child_dob else ""
+        return f"{self.child_name}{born}"
+
 
 class StageRecord(BaseModel):
     """One stage of one case: when it ran, its deadline and how it ended."""

@@ -67,6 +67,7 @@ class EscalationDetails:
     counterpart_name: str = ""
     counterpart_email: str = ""
     counterpart_agency_id: int | None = None
+    counterpart_agency_other: str = ""  # an agency the directory does not list, as the raiser typed it
     categories: list[str] = field(default_factory=list)
     category_other: str = ""
     action_taken: str = ""
@@ -368,6 +369,7 @@ def raise_escalation(
                 counterpart_name=details.counterpart_name.strip(),
                 counterpart_email=details.counterpart_email.strip().lower(),
                 counterpart_agency=details.counterpart_agency_id,
+                counterpart_agency_other="" if details.counterpart_agency_id else details.counterpart_agency_other,
                 categories=list(details.categories),
                 category_other=details.category_other.strip(),
                 summary=summary,
@@ -391,7 +393,13 @@ def raise_escalation(
                 procedure, escalation, start, now, urgent=urgent_parties(procedure, escalation)
             )
             key = f"{escalation.reference}/raised"
-            outbox += _queue_to(escalation, "business_manager_update", business_managers(procedure, escalation), key)
+            outbox += _queue_to(
+                escalation,
+                "business_manager_update",
+                business_managers(procedure, escalation),
+                key,
+                not_listed_agency=escalation.counterpart_agency_other,
+            )
             asked = _documents(escalation, procedure.raise_documents, None, now)
             escalation.due_at = record.due_at
             escalation.next_alert_at = next_alert_at(escalation)

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from forms.confirm import ConfirmForm
-from forms.raise_escalation import CATEGORIES, PAGES, SUBJECTS, CheckAnswersForm
+from forms.raise_escalation import CATEGORIES, NOT_LISTED, PAGES, SUBJECTS, CheckAnswersForm
 from portal.auth import signed_in
 from portal.db import database
 from portal.deadlines import schedule_stage
@@ -75,9 +75,9 @@ def _url(endpoint: str, draft: Draft | None, **values) -> str:
     return url_for(endpoint, draft=draft.id if draft else None, **values)
 
 
-def _agency_choices() -> list[tuple[str, str]]:
+def _agency_choices(not_listed: bool = False) -> list[tuple[str, str]]:
     agencies = Agency.select().where(Agency.active).order_by(Agency.name)
-    return [("", "Select an agency")] + [(str(a.id), a.name) for a in agencies]
+    return [("", "Select an agency")] + [(str(a.id), a.name) for a in agencies] + ([NOT_LISTED] if not_listed else [])
 
 
 def _form(page: str, answers: dict | None = None):
@@ -92,7 +92,7 @@ def _form(page: str, answers: dict | None = None):
     form = form_class(data=data)
     for field in form:
         if field.type == "SelectField":
-            field.choices = _agency_choices()
+            field.choices = _agency_choices(not_listed=field.name == "counterpart_agency")
     if page == "you" and not form.raiser_agency.data and current_user.agency_id:
         form.raiser_agency.data = str(current_user.agency_id)
     return form
@@ -192,6 +192,7 @@ def _details(answers: dict) -> EscalationDetails:
     procedure = registry.current()
     due = answers.get("requested_due")
     subject = answers.get("subject") or "child"
+    not_listed = answers["counterpart_agency"] == NOT_LISTED[0]
     child = {} if subject == "none" else answers  # a strategic case keeps no child's answers, even typed earlier
     born, expected = child.get("child_dob"), child.get("child_due")
     return EscalationDetails(
@@ -209,7 +210,8 @@ def _details(answers: dict) -> EscalationDetails:
         raiser_contact_details=answers["raiser_contact_details"],
         counterpart_name=answers["counterpart_name"],
         counterpart_email=answers["counterpart_email"],
-        counterpart_agency_id=int(answers["counterpart_agency"]),
+        counterpart_agency_id=None if not_listed else int(answers["counterpart_agency"]),
+        counterpart_agency_other=(answers.get("counterpart_agency_other") or "").strip() if not_listed else "",
         categories=answers["categories"],
         category_other=(answers.get("category_other") or "") if "other" in answers["categories"] else "",
         summary=answers["summary"],
@@ -226,7 +228,7 @@ def _details(answers: dict) -> EscalationDetails:
 def _summary(draft: Draft) -> list[dict]:
     """Rows for the check-your-answers summary list, each with a Change link."""
     answers = draft.answers
-    agencies = dict(_agency_choices())
+    agencies = dict(_agency_choices(not_listed=True))
     categories = dict(CATEGORIES)
     subjects = dict(SUBJECTS)
     circumstances = {"none": "None of these", **SPECIFIC_CIRCUMSTANCES}
@@ -252,6 +254,7 @@ def _summary(draft: Draft) -> list[dict]:
         "category_other": "other" in (answers.get("categories") or []),
         "lead_name": answers.get("lead_aware") == "yes",
         "chair_name": "yes" in (answers.get("child_on_plan"), answers.get("child_looked_after")),
+        "counterpart_agency_other": answers.get("counterpart_agency") == NOT_LISTED[0],
         "chair_email": "yes" in (answers.get("child_on_plan"), answers.get("child_looked_after")),
     }
     rows = []

@@ -44,13 +44,13 @@ def answers(people) -> dict[str, dict]:
     }
 
 
-def answer_all(client, people, skip=(), **changes) -> str:
+def answer_all(client, people, start: str = "/raise/subject", **changes) -> str:
     """Every question page in the order the portal leads (one draft, `?draft=N`); returns Check your answers."""
-    path = "/raise/subject"
+    path = start
     pages = {**answers(people), **{page: data for page, data in changes.items() if page not in answers(people)}}
     while not path.startswith("/raise/check"):
         page = path.split("?")[0].removeprefix("/raise/")
-        data = {} if page in skip else {**pages[page], **changes.get(page, {})}
+        data = {**pages[page], **changes.get(page, {})}
         response = client.post(path, data={"csrf_token": token(client, path), **data})
         assert response.status_code == 302, (page, response.get_data(as_text=True)[-3000:])
         path = response.headers["Location"]

@@ -237,6 +237,42 @@ class RaiserForm(PortalForm):
     submit = _continue()
 
 
+class JointForm(PortalForm):
+    title = "Raising it jointly"
+    joint = RadioField(
+        "Is a practitioner from another agency raising this with you?",
+        widget=GovRadioInput(),
+        choices=YES_NO,
+        description="A joint escalation by more than one agency. They will see the case, get the emails you get and "
+        "may do what you may",
+        validators=[InputRequired("Select yes if a practitioner from another agency is raising this with you")],
+    )
+    joint_name = StringField(
+        "Their name",
+        widget=GovTextInput(),
+        description="Only if they are",
+        validators=[Length(max=200, message="Name must be 200 characters or fewer")],
+    )
+    joint_email = email_field("Their email address (jointly raising)")
+    joint_agency = SelectField("Their agency (jointly raising)", widget=GovSelect(), coerce=str, default="")
+    submit = _continue()
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.joint.data != "yes":
+            return valid
+        needed = {
+            self.joint_name: "Enter the name of the practitioner raising this with you",
+            self.joint_email: "Enter the email address of the practitioner raising this with you",
+            self.joint_agency: "Select the agency of the practitioner raising this with you",
+        }
+        for field, message in needed.items():
+            if not (field.data or "").strip() and not field.errors:
+                field.errors = [message]
+                valid = False
+        return valid
+
+
 class CounterpartForm(PortalForm):
     title = "Who you disagree with"
     counterpart_name = StringField(
@@ -384,6 +420,7 @@ PAGES = [
     ("child", ChildForm),
     ("unborn", UnbornForm),
     ("you", RaiserForm),
+    ("joint", JointForm),
     ("counterpart", CounterpartForm),
     ("categories", CategoriesForm),
     ("concern", ConcernForm),

@@ -211,6 +211,16 @@ class StageRecord(BaseModel):
         indexes = ((("escalation", "stage_index"), True),)
 
 
+class JointRaiser(BaseModel):
+    """Another agency's practitioner raising the case with the raiser (a joint escalation, as Bury allows): they
+    see the case, get the raiser's emails and may do what the raiser may."""
+
+    escalation = ForeignKeyField(Escalation, backref="joint_raisers", on_delete="CASCADE")
+    name = CharField(max_length=200)
+    email = CharField(max_length=254, index=True)  # stored lower case
+    agency = ForeignKeyField(Agency, null=True, backref="+", on_delete="SET NULL")
+
+
 class StageParty(BaseModel):
     """A named contact who acts at a stage; each is emailed and gets links."""
 
@@ -375,6 +385,7 @@ MODELS = [
     ProcedureVersion,
     Escalation,
     StageRecord,
+    JointRaiser,
     StageParty,
     Event,
     Outbox,

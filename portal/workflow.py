@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from peewee import IntegrityError
 
 from portal import links
+from portal.addresses import normalise_address
 from portal.case_actions import AFTER_RESOLUTION, Actor, answer, escalated_by
 from portal.db import database
 from portal.deadlines import schedule_stage
@@ -28,6 +29,7 @@ from portal.models import (
     Document,
     Escalation,
     Event,
+    JointRaiser,
     Reminder,
     StageParty,
     StageRecord,
@@ -68,6 +70,7 @@ class EscalationDetails:
     counterpart_email: str = ""
     counterpart_agency_id: int | None = None
     counterpart_agency_other: str = ""  # an agency the directory does not list, as the raiser typed it
+    joint_raisers: list[tuple[str, str, int | None]] = field(default_factory=list)  # (name, email, agency id)
     categories: list[str] = field(default_factory=list)
     category_other: str = ""
     action_taken: str = ""
@@ -385,6 +388,13 @@ def raise_escalation(
                 created_at=now,
                 submission_key=submission_key or None,
             )
+            for name, email, agency_id in details.joint_raisers:
+                JointRaiser.create(
+                    escalation=escalation,
+                    name=_required_text(name, "the name of the practitioner raising it jointly"),
+                    email=normalise_address(email),
+                    agency=agency_id,
+                )
             _event(escalation, "raised", Actor.of(raiser), now, summary)
             if circumstance:
                 _event(escalation, "specific_circumstance", None, now, SPECIFIC_CIRCUMSTANCES[circumstance])

@@ -6,7 +6,7 @@ from io import BytesIO
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from peewee import fn
+from peewee import JOIN, fn
 
 from forms.case_actions import DecideForm, EscalateForm, FlagForm, RecordForm, ResolveForm, WithdrawForm
 from portal.access import case_for, visible_cases
@@ -14,7 +14,7 @@ from portal.addresses import normalise_address
 from portal.auth import signed_in
 from portal.case_actions import Actor, allowed_actions, answer, describe_parties
 from portal.mail import told
-from portal.models import Document, Escalation, ProcedureVersion, StageRecord, utcnow
+from portal.models import Agency, Document, Escalation, JointRaiser, ProcedureVersion, StageRecord, utcnow
 from portal.registry import ProcedureUnavailable, registry
 from portal.routing import named_recipient, next_stage_people
 from portal.views.display import stage_name
@@ -112,6 +112,9 @@ def case(reference: str):
         actions=allowed_actions(case, procedure, Actor.of(current_user._get_current_object())) if procedure else set(),
         tag=_deadline_tag(case, utcnow()),
         unavailable=unavailable,
+        joint_raisers=list(
+            JointRaiser.select(JointRaiser, Agency).join(Agency, JOIN.LEFT_OUTER).where(JointRaiser.escalation == case)
+        ),
         version=_version_note(case),
         told_imminent=told(case, "imminent_risk") if case.imminent_risk else [],
         told_circumstance=told(case, "specific_circumstance") if case.specific_circumstance else [],

@@ -211,6 +211,9 @@ def _details(answers: dict) -> EscalationDetails:
         counterpart_name=answers["counterpart_name"],
         counterpart_email=answers["counterpart_email"],
         counterpart_agency_id=None if not_listed else int(answers["counterpart_agency"]),
+        joint_raisers=[(answers["joint_name"], answers["joint_email"], int(answers["joint_agency"]))]
+        if answers.get("joint") == "yes"
+        else [],
         counterpart_agency_other=(answers.get("counterpart_agency_other") or "").strip() if not_listed else "",
         categories=answers["categories"],
         category_other=(answers.get("category_other") or "") if "other" in answers["categories"] else "",
@@ -237,7 +240,7 @@ def _summary(draft: Draft) -> list[dict]:
         value = answers.get(name)
         if value in (None, ""):
             return "Not given"
-        if name in {"raiser_agency", "counterpart_agency"}:
+        if name in {"raiser_agency", "counterpart_agency", "joint_agency"}:
             return agencies.get(value, "Unknown agency")
         if name == "categories":
             return "; ".join(categories.get(v, v) for v in value)
@@ -255,6 +258,7 @@ def _summary(draft: Draft) -> list[dict]:
         "lead_name": answers.get("lead_aware") == "yes",
         "chair_name": "yes" in (answers.get("child_on_plan"), answers.get("child_looked_after")),
         "counterpart_agency_other": answers.get("counterpart_agency") == NOT_LISTED[0],
+        **dict.fromkeys(("joint_name", "joint_email", "joint_agency"), answers.get("joint") == "yes"),
         "chair_email": "yes" in (answers.get("child_on_plan"), answers.get("child_looked_after")),
     }
     rows = []

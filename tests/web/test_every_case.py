@@ -126,3 +126,42 @@ def test_an_agency_not_listed_is_typed_and_the_business_manager_is_told(app, cli
     told = [m for m in smtp_mail.messages if "is not in the directory" in m.get_body(("plain",)).get_content()]
     assert len(told) >= 1
     assert '"Hollyfield Academy Trust"' in told[0].get_body(("plain",)).get_content()
+
+
+def test_a_joint_escalation_gives_the_other_raising_agency_the_raiser_s_rights(app, client, people):
+    from tests import factories
+
+    with app.app_context(), database.connection_context():
+        health = factories.agency("Community Health", "health")
+        joint = factories.user(agency_=health, email="nurse.joint@health.example")
+    sign_in(client, people["raiser"])
+    draft = post(client, "/raise/subject", subject="child").headers["Location"].split("?")[1]
+    refused = post(client, f"/raise/joint?{draft}", joint="yes")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "Enter the name of the practitioner raising this with you" in html
+    together = {"joint": "yes", "joint_name": "Nurse Joint", "joint_email": "Nurse.Joint@health.example"}
+    path = answer_all(client, people, joint={**together, "joint_agency": str(health.id)})
+    assert "Nurse Joint" in text_of_page(client.get(path).get_data(as_text=True))
+    assert submit(client, path)[0].status_code == 302
+    case = the_case(app)
+    with app.app_context(), database.connection_context():
+        raised_mail = {row.recipient_email for row in Outbox.select().where(Outbox.escalation == case.id)}
+        raiser_purposes = {
+            row.purpose for row in Outbox.select().where(Outbox.recipient_email == people["raiser"].email)
+        }
+        joint_purposes = {row.purpose for row in Outbox.select().where(Outbox.recipient_email == joint.email)}
+    assert joint.email in raised_mail and raiser_purposes and joint_purposes == raiser_purposes
+
+    other = app.test_client()
+    sign_in(other, joint)
+    assert case.reference in other.get("/cases/").get_data(as_text=True)
+    page = text_of_page(other.get(f"/cases/{case.reference}").get_data(as_text=True))
+    assert "Raised jointly with Nurse Joint (nurse.joint@health.example), Community Health" in page
+    url = f"/cases/{case.reference}/record"
+    assert post(other, url, text="Spoke to the school nurse; she shares the concern.").status_code == 302
+    url = f"/cases/{case.reference}/withdraw"
+    assert other.get(url).status_code == 200  # may withdraw, as the raiser may
+
+    stranger = app.test_client()
+    sign_in(stranger, people["stranger"])
+    assert stranger.get(f"/cases/{case.reference}").status_code == 404

@@ -30,6 +30,7 @@ def answers(people) -> dict[str, dict]:
             "raiser_agency": str(people["ours"].id),
             "raiser_contact_details": "020 8000 0000",
         },
+        "joint": {"joint": "no"},
         "counterpart": {
             "counterpart_name": "Pat Counter",
             "counterpart_email": "pat.counter@police.example",

@@ -56,8 +56,9 @@ def _draft(create: bool = False) -> Draft | None:
     return draft
 
 
-def _save(draft: Draft, answers: dict) -> None:
-    """Merge one page's answers, bumping the version; another tab's save in between is merged, never lost."""
+def _save(draft: Draft, answers: dict) -> Draft | None:
+    """Merge one page's answers, bumping the version; another tab's save in between is merged, never lost.
+    The draft as saved, or None when it was discarded meanwhile or kept changing."""
     for _ in range(5):
         with database.atomic():
             saved = (
@@ -65,10 +66,10 @@ def _save(draft: Draft, answers: dict) -> None:
                 .where(Draft.id == draft.id, Draft.version == draft.version)
                 .execute()
             )
-        if saved:
-            return
-        draft = Draft.get_by_id(draft.id)
-    raise WorkflowError("Your answers could not be saved: try again")
+        draft = Draft.get_or_none(Draft.id == draft.id)
+        if saved or draft is None:
+            return draft if saved else None
+    return None
 
 
 def _url(endpoint: str, draft: Draft | None, **values) -> str:
@@ -170,12 +171,16 @@ def question(page: str):
     answers = draft.answers if draft else {}
     form = _form(page, answers)
     if request.method == "POST" and form.validate_on_submit():
-        draft = draft or _draft(create=True)
-        _save(draft, _answers_of(form))
-        draft = Draft.get_by_id(draft.id)
-        if request.args.get("change") and not (page == "subject" and _missing_pages(draft.answers)):
+        draft = _save(draft or _draft(create=True), _answers_of(form))
+        if draft is None:  # discarded in another tab, or changed there again and again: keep what was typed
+            form.submit.errors.append(
+                "These answers were not saved: the escalation was discarded or changed in another tab. Check them "
+                "and continue to keep them"
+            )
+        elif request.args.get("change") and not (page == "subject" and _missing_pages(draft.answers)):
             return redirect(_url("raise.check", draft))
-        return redirect(_next_page(page, draft))
+        else:
+            return redirect(_next_page(page, draft))
     order = pages_for(answers)
     index = order.index(page) if page in order else 0
     back = (

@@ -87,6 +87,11 @@ def test_two_tabs_on_one_draft_raise_only_what_was_checked(portal, live_server, 
     page = portal.page
     portal.open("/sign-in").sign_in(PRACTITIONER)
     portal.start_raising()
+    # Jumping to the last page and pressing Continue says which answers are missing, with links to them.
+    portal.open(page.url.replace("/raise/child", "/raise/deadline"))
+    portal.continue_()
+    portal.expect_heading("You have not answered every question")
+    portal.follow("About the child", exact=True)
     portal.answer_all(Answers(child_name="Robin First"))
     check = page.url
     assert re.search(r"/raise/check\?draft=\d+$", check), check
@@ -145,8 +150,7 @@ def test_a_strategic_case_is_raised_and_resolved_without_a_child(portal, live_se
         assert (case.subject, case.child_name, case.status) == ("none", "", "resolved")
 
 
-def test_an_unborn_baby_s_case_is_raised_and_resolved(portal, live_server):
-    page = portal.page
+def test_an_unborn_baby_s_case_is_raised_and_resolved(portal, live_server, context):
     due = dt.date.today() + dt.timedelta(weeks=10)
     answers = Answers(
         subject="An unborn baby",
@@ -163,9 +167,16 @@ def test_an_unborn_baby_s_case_is_raised_and_resolved(portal, live_server):
     portal.follow(f"View {reference}")
     expect(portal.summary_value("Expected date of delivery")).to_have_text(f"{due:%-d %B %Y}")
     portal.sign_out()
+    # The officer starts writing on the escalate link in another tab, then resolves in this one.
+    stale = Portal(context.new_page(), PageChecks(context.pages[-1]))
+    stale.open(link_path(live_server, reference, OFFICER, "escalate"))
+    reason = "We still disagree about the threshold for a pre-birth assessment."
+    stale.page.get_by_label("Reason for escalating").fill(reason)
     resolve_by_link(portal, live_server, reference, "A pre-birth assessment starts this week.")
-    page.goto(f"/cases/{reference}")
-    portal.checks()
+    stale.press("Escalate")
+    stale.expect_heading("This case has moved on")
+    expect(stale.page.locator("#typed")).to_contain_text(reason)
+    stale.checks.finish()
     with database.connection_context():
         case = Escalation.get(Escalation.reference == reference)
         assert (case.subject, case.child_due, case.status) == ("unborn", due, "resolved")

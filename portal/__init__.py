@@ -88,11 +88,13 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal.auth import init_auth
     from portal.security import init_security
+    from portal.service_status import init_service_status
     from portal.views import display, errors
 
     display.init_display(app)
     init_auth(app)
     init_security(app)
+    init_service_status(app)
     errors.init_errors(app)
 
     @app.before_request

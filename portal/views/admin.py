@@ -14,6 +14,7 @@ from portal.db import database
 from portal.directory import import_rows, parse_csv
 from portal.models import Agency, Contact, Outbox
 from portal.procedure import ROLES
+from portal.service_status import WATCHERS, service_status
 from portal.views.errors import keeps_answers
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -135,6 +136,12 @@ def import_directory():
                 flash(f"Imported {len(rows)} contacts: {result.created} new, {result.updated} updated.{note}")
                 return redirect(url_for("admin.directory"))
     return render_template("admin/import.html", errors=errors, roles=list(ROLES)), 400 if errors else 200
+
+
+@bp.get("/status")
+@role_required(*WATCHERS)
+def status():
+    return render_template("admin/status.html", status=service_status())
 
 
 @bp.get("/mail")

@@ -14,9 +14,10 @@ from portal.addresses import normalise_address
 from portal.auth import signed_in
 from portal.case_actions import Actor, allowed_actions, answer, describe_parties
 from portal.mail import told
-from portal.models import Agency, Document, Escalation, JointRaiser, ProcedureVersion, StageRecord, utcnow
+from portal.models import Agency, Document, Escalation, Event, JointRaiser, ProcedureVersion, StageRecord, User, utcnow
 from portal.registry import ProcedureUnavailable, registry
 from portal.routing import named_recipient, next_stage_people
+from portal.viewers import viewers
 from portal.views.display import stage_name
 from portal.views.errors import keeps_answers
 from portal.views.raising import has_unsent_draft
@@ -90,14 +91,13 @@ def case(reference: str):
     except ProcedureUnavailable as error:  # the record can still be read; nothing can be done on it
         procedure, unavailable = None, str(error)
     stages = list(StageRecord.select().where(StageRecord.escalation == case).order_by(StageRecord.stage_index))
-    events = list(case.events.order_by(-case.events.model.id))
     return render_template(
         "cases/case.html",
         case=case,
         procedure=procedure,
         stages=stages,
-        events=[e for e in events if e.kind != "viewed"],
-        views=[e for e in events if e.kind == "viewed"],
+        events=_timeline(case),
+        viewers=viewers(case),
         documents=list(  # without the PDFs themselves: only their sizes
             Document.select(
                 Document.id,
@@ -118,6 +118,16 @@ def case(reference: str):
         version=_version_note(case),
         told_imminent=told(case, "imminent_risk") if case.imminent_risk else [],
         told_circumstance=told(case, "specific_circumstance") if case.specific_circumstance else [],
+    )
+
+
+def _timeline(case: Escalation) -> list[Event]:
+    """The case's acts, the latest first, each with its actor in the same query; views are summarised apart."""
+    return list(
+        Event.select(Event, User)
+        .join(User, JOIN.LEFT_OUTER, on=(Event.actor == User.id))
+        .where((Event.escalation == case) & (Event.kind != "viewed"))
+        .order_by(Event.id.desc())
     )
 
 

@@ -165,7 +165,8 @@ def test_the_case_page_links_the_pdf_for_those_who_may_see_the_case(app, client,
     with app.app_context():
         opened = Event.select().where((Event.escalation == case) & (Event.kind == "viewed")).order_by(-Event.id).get()
         assert opened.data == {"document": "escalation_notice"} and opened.actor_id == people["raiser"].id
-    assert "Document opened: Escalation Notice" in client.get(f"/cases/{case.reference}").get_data(as_text=True)
+    viewers = client.get(f"/cases/{case.reference}").get_data(as_text=True).split('id="case-viewers"', 1)[1]
+    assert re.search(r"numeric\">2</td>\s*<td [^>]*numeric\">1</td>", viewers)  # the page, then the document
 
     assert client.get(f"/cases/{case.reference}/documents/{document.id + 999}").status_code == 404
     client.post("/sign-out", data={"csrf_token": _token(client)})

@@ -238,6 +238,7 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         "links": [],
         "child": None,
         "unverified": [str(person) for person in ctx.get("unverified") or []],  # typed in, not from the directory
+        "not_listed_agency": str(ctx.get("not_listed_agency") or ""),  # the counterpart's agency, not in it either
         "outstanding": "",  # how outstanding issues will be pursued: with the outcome, for secure addresses only
         "reopened": bool(ctx.get("reopened")),  # a resolution the other side contested
         "contest_until": format_london(_as_utc(ctx.get("contest_until"))) if ctx.get("contest_until") else "",
@@ -273,7 +274,7 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         "raised_by": raiser.name,
         "raised_by_role": case.raiser_role or raiser.job_title,
         "raised_by_agency": case.raiser_agency.name if case.raiser_agency_id else "",
-        "counterpart_agency": case.counterpart_agency.name if case.counterpart_agency_id else "",
+        "counterpart_agency": case.counterpart_agency_name,
         "imminent_risk": case.imminent_risk,
         "specific_circumstance": SPECIFIC_CIRCUMSTANCES.get(case.specific_circumstance or "", ""),
         "status": case.status,
@@ -299,7 +300,7 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
     if secure:
         dob = case.child_dob
         context |= {
-            "child": {"name": case.child_name, "dob": f"{dob.day} {dob:%B %Y}" if dob else ""},
+            "child": {"name": case.child_name, "dob": f"{dob.day} {dob:%B %Y}" if dob else "", "line": case.child_line},
             "summary": case.summary,
             "outcome_sought": case.outcome_sought,
             "outcome": case.outcome,

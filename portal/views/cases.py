@@ -14,7 +14,7 @@ from portal.addresses import normalise_address
 from portal.auth import signed_in
 from portal.case_actions import Actor, allowed_actions, answer, describe_parties
 from portal.mail import told
-from portal.models import Document, Escalation, Event, ProcedureVersion, StageRecord, User, utcnow
+from portal.models import Agency, Document, Escalation, Event, JointRaiser, ProcedureVersion, StageRecord, User, utcnow
 from portal.registry import ProcedureUnavailable, registry
 from portal.routing import named_recipient, next_stage_people
 from portal.viewers import viewers
@@ -112,6 +112,9 @@ def case(reference: str):
         actions=allowed_actions(case, procedure, Actor.of(current_user._get_current_object())) if procedure else set(),
         tag=_deadline_tag(case, utcnow()),
         unavailable=unavailable,
+        joint_raisers=list(
+            JointRaiser.select(JointRaiser, Agency).join(Agency, JOIN.LEFT_OUTER).where(JointRaiser.escalation == case)
+        ),
         version=_version_note(case),
         told_imminent=told(case, "imminent_risk") if case.imminent_risk else [],
         told_circumstance=told(case, "specific_circumstance") if case.specific_circumstance else [],
@@ -167,7 +170,7 @@ def prepare_escalate_form(form: EscalateForm, case: Escalation, procedure) -> tu
     name only for a party the directory cannot supply (its fields are removed otherwise). Returns those parties."""
     people, missing = next_stage_people(procedure, case)
     form.contacts.choices = [(f"{p.party}|{p.email}", f"{p.name} ({p.email})") for p in people]
-    if request.method == "GET":
+    if request.method == "GET" and not form.restored:
         form.contacts.data = [value for value, _ in form.contacts.choices]
     if missing:
         who = describe_parties(missing[:1])

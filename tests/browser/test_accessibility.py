@@ -213,6 +213,7 @@ def test_every_raise_page_empty_and_with_errors(portal):
             "Select yes if the child is looked after",
         ],
         "About you": ["Enter your role", "Enter your contact details"],
+        "Raising it jointly": ["Select yes if a practitioner from another agency is raising this with you"],
         "Who you disagree with": [
             "Enter the name of the practitioner you disagree with",
             "Enter their email address",
@@ -230,7 +231,8 @@ def test_every_raise_page_empty_and_with_errors(portal):
             "Select whether any specific circumstance applies",
         ],
     }
-    for step, (title, fill) in enumerate(Portal.QUESTIONS, start=1):
+    for step, name in enumerate(Portal.questions("A child"), start=1):
+        title, fill = Portal.QUESTIONS[name]
         portal.expect_heading(title)
         if title == "Deadline":
             deadline = portal.group("An earlier deadline for the first stage (optional)")
@@ -260,10 +262,11 @@ def test_every_raise_page_empty_and_with_errors(portal):
             page.get_by_label("Your agency or team").select_option(label="Children's Social Care")
         getattr(portal, fill)(answers)
         portal.continue_()
-        if step == 1:  # the start page offers to continue or discard once answers are saved
+        if step == 1:  # the start page offers to continue or discard once answers are saved; discarding asks first
             portal.follow("Raise an escalation", exact=True)
-            expect(page.get_by_role("button", name="Discard your answers and start again")).to_be_visible()
-            portal.press("Continue your escalation")
+            portal.follow("Discard the escalation about Ellis Axe")
+            portal.expect_heading("Are you sure you want to discard your answers?")
+            portal.follow("No, keep them")
 
     # Check your answers, with both warnings (imminent risk, a specific circumstance).
     portal.expect_heading("Check your answers before raising the escalation")

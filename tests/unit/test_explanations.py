@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from portal.deadlines import timeline
 from portal.procedure import Duration, preset_ids, procedure_from_text, resolve_procedure
-from portal.workdays import NATIONS, WorkingCalendar, Worked
+from portal.workdays import NATIONS, Worked, WorkingCalendar
 
 LONDON = ZoneInfo("Europe/London")
 CLOSED = {dt.date(2027, 1, 14): "Partnership training day"}

@@ -109,7 +109,7 @@ def procedure_check(file_or_id: str) -> None:
     now = dt.datetime.now(LONDON)
     click.echo(f"Timeline for a case raised now ({_human(now)}), every stage run to its limit:")
     for s in timeline(procedure, now):
-        click.echo(f"{s.stage.name}")
+        click.echo(f"{s.stage.name}: due {_human(s.due)}")
         _echo_limits(s, explain=False)
     _report_against_database(procedure)
 
@@ -204,7 +204,9 @@ def _stage_json(s, explain: bool) -> dict:
 
 
 def _echo_limits(s, explain: bool) -> None:
-    """Each of the procedure's limits on the stage's deadline; when there are several, the earliest applies."""
+    """The procedure's limits on the stage's deadline when there are several (the earliest applies), or asked."""
+    if len(s.limits) < 2 and not explain:
+        return
     for limit in s.limits:
         chosen = "  <- the earliest: the deadline" if len(s.limits) > 1 and limit.at == s.due else ""
         click.echo(f"  limit     {_human(limit.at)}  {limit.label}{chosen}")

@@ -141,11 +141,11 @@ def extend(
 def pause(
     procedure: Procedure, case: Escalation, actor: Actor, until: dt.date, reason: str, now: dt.datetime | None = None
 ) -> DeadlineChange:
-    """Stop the stage's clock until the start of working hours on a date: the deadline and the reminders still to
-    come move on by the working days paused."""
+    """Stop the stage's clock until the start of working hours on a date (or the next working day): the deadline
+    and the reminders still to come move on by the working days paused."""
     now, reason = _now(now), _reason(reason)
     _require(procedure, case, actor, "pause")
-    restart = opening(procedure, until)
+    restart = opening(procedure, procedure.calendar.working_day_on_or_after(until))
     if until <= london(now).date():
         raise DateRefused("The date the clock restarts must be after today")
     if (running := running_pause(case)) is not None:

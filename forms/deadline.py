@@ -45,7 +45,8 @@ class PauseForm(PortalForm):
     until = _date(
         "Restart the clock on",
         "The date the clock restarts",
-        "The clock restarts at the start of working hours that day (or the next working day); the deadline and the reminders still to come "
+        "The clock restarts at the start of working hours that day (or the next working day); the deadline and "
+        "the reminders still to come "
         "move on by the working days paused. For example, 14 12 2026",
     )
     reason = _reason("For example, a key person is on leave until then")

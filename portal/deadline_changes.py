@@ -56,11 +56,9 @@ def changes_of(case: Escalation, stage_index: int) -> list[DeadlineChange]:
     )
 
 
-def stage_schedule(
-    procedure: Procedure, case: Escalation, record: StageRecord, rows: list[DeadlineChange] | None = None
-) -> StageSchedule:
+def stage_schedule(procedure: Procedure, case: Escalation, record: StageRecord) -> StageSchedule:
     """A stage of a case as it stands: its deadline, reminders and how each was worked out."""
-    rows = changes_of(case, record.stage_index) if rows is None else rows
+    rows = changes_of(case, record.stage_index)
     return schedule_stage(
         procedure,
         procedure.stage(record.stage_index),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import email
 import hashlib
 import hmac
 import logging
@@ -604,16 +603,15 @@ def requeue(outbox_id: int, now: dt.datetime | None = None) -> None:
 _LINK_PATH = re.compile(r"/a/[A-Za-z0-9_-]{20,}")
 
 
-def message_for_reading(row: Outbox, app: Flask) -> EmailMessage:
-    """An email as an administrator reads it on the Sent mail page.
+def envelope_subject(row: Outbox) -> str:
+    """The subject an envelope shows: the purpose and the reference, never the child (select the case with the row)."""
+    subject = SUBJECTS.get(row.purpose, "Escalation update")
+    return f"{subject}: {row.escalation.reference}" if row.escalation_id else subject
 
-    The demo's file backend shows the very file written (links and all: nothing left the machine). Otherwise the
-    message is built again with its links' tokens hidden: a link is a credential for its recipient alone.
-    """
-    if app.config["MAIL_BACKEND"] == "file":
-        path = Path(app.config["MAIL_FILE_DIR"]) / f"{row.created_at:%Y%m%dT%H%M%SZ}-{row.id}.eml"
-        if path.exists():
-            return email.message_from_bytes(path.read_bytes(), policy=default_policy)
+
+def message_for_reading(row: Outbox, app: Flask) -> EmailMessage:
+    """An email as the Business Manager reads it on the Sent mail page: built again with every emailed link's token
+    hidden, whatever the backend (a link is a credential for its recipient alone; the .eml file keeps it)."""
     message = build_message(row, app)
     for part in message.walk():
         if part.get_content_maintype() != "text":

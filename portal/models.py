@@ -168,6 +168,9 @@ class Escalation(BaseModel):
     submission_key = CharField(max_length=64, null=True, unique=True)  # one case per submitted form
     created_at = UTCDateTimeField(default=utcnow)
     closed_at = UTCDateTimeField(null=True)
+    # Retention: when the case's details were erased, and the person who confirmed it (the row stays, for reports)
+    erased_at = UTCDateTimeField(null=True)
+    erased_by = CharField(max_length=200, default="")
 
 
 class StageRecord(BaseModel):

@@ -37,6 +37,7 @@ from portal.models import (
 from portal.procedure import SPECIFIC_CIRCUMSTANCES, Procedure, Stage
 from portal.registry import version_for
 from portal.routing import Recipient, business_managers, resolve_parties
+from portal.viewers import seen_lately
 from portal.workdays import to_utc
 
 MAX_TEXT = 10_000
@@ -647,7 +648,17 @@ def _to_stage(
     return record, outbox
 
 
-def record_view(escalation: Escalation, actor: Actor, now: dt.datetime | None = None, **data) -> Event:
-    """Every view of a case is part of its record (who saw a child's details, and when)."""
+def record_view(escalation: Escalation, actor: Actor, now: dt.datetime | None = None, **data) -> Event | None:
+    """Who saw a child's details, and when, is part of the case's record. Opening the page again within
+    VIEW_EVERY adds nothing (None: no write, so a busy page does not commit on every GET); every document
+    opened is recorded."""
+    now = _now(now)
+    if "document" not in data and seen_lately(escalation, actor, now):
+        return None
     with database.atomic():
-        return _event(escalation, "viewed", actor, _now(now), **data)
+        return _event(escalation, "viewed", actor, now, **data)
+
+
+def record_subject_access_export(escalation: Escalation, actor: Actor, now: dt.datetime | None = None, **data) -> Event:
+    """An export of the child's records for a subject access request is part of the case's record."""
+    return _event(escalation, "subject_access_export", actor, _now(now), **data)

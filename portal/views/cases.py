@@ -6,7 +6,7 @@ from io import BytesIO
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from peewee import fn
+from peewee import JOIN, fn
 
 from forms.case_actions import DecideForm, EscalateForm, FlagForm, RecordForm, ResolveForm, WithdrawForm
 from portal.access import case_for, visible_cases
@@ -15,9 +15,10 @@ from portal.auth import signed_in
 from portal.case_actions import Actor, allowed_actions, answer, describe_parties
 from portal.deadline_changes import current_schedule, running_pause
 from portal.mail import told
-from portal.models import Document, Escalation, ProcedureVersion, StageRecord, utcnow
+from portal.models import Document, Escalation, Event, ProcedureVersion, StageRecord, User, utcnow
 from portal.registry import ProcedureUnavailable, registry
 from portal.routing import named_recipient, next_stage_people
+from portal.viewers import viewers
 from portal.views.display import stage_name
 from portal.views.errors import keeps_answers
 from portal.views.raising import has_unsent_draft
@@ -91,14 +92,13 @@ def case(reference: str):
     except ProcedureUnavailable as error:  # the record can still be read; nothing can be done on it
         procedure, unavailable = None, str(error)
     stages = list(StageRecord.select().where(StageRecord.escalation == case).order_by(StageRecord.stage_index))
-    events = list(case.events.order_by(-case.events.model.id))
     return render_template(
         "cases/case.html",
         case=case,
         procedure=procedure,
         stages=stages,
-        events=[e for e in events if e.kind != "viewed"],
-        views=[e for e in events if e.kind == "viewed"],
+        events=_timeline(case),
+        viewers=viewers(case),
         documents=list(  # without the PDFs themselves: only their sizes
             Document.select(
                 Document.id,
@@ -118,6 +118,16 @@ def case(reference: str):
         told_circumstance=told(case, "specific_circumstance") if case.specific_circumstance else [],
         schedule=current_schedule(procedure, case) if procedure else None,
         paused=running_pause(case),
+    )
+
+
+def _timeline(case: Escalation) -> list[Event]:
+    """The case's acts, the latest first, each with its actor in the same query; views are summarised apart."""
+    return list(
+        Event.select(Event, User)
+        .join(User, JOIN.LEFT_OUTER, on=(Event.actor == User.id))
+        .where((Event.escalation == case) & (Event.kind != "viewed"))
+        .order_by(Event.id.desc())
     )
 
 

@@ -132,6 +132,22 @@ def test_pages_reflow_on_a_narrow_screen_without_scrolling_sideways(portal, case
             expect(page.get_by_role("region", name="Stages")).to_be_visible()  # the table scrolls in its own box
 
 
+def test_who_has_opened_a_case_opened_by_keyboard_at_320px(portal, cases):
+    """The one-line-per-person table inside its details: opened with the keyboard, axe-clean, no sideways page."""
+    page = portal.page
+    page.set_viewport_size({"width": 320, "height": 640})
+    portal.sign_in(BUSINESS_MANAGER)
+    portal.open(f"/cases/{cases.first_stage}")
+    summary = page.locator("summary", has_text="Who has opened this case")
+    summary.focus()
+    page.keyboard.press("Enter")
+    table = page.get_by_role("table", name="Each person who opened the case")
+    expect(table).to_be_visible()
+    expect(table.get_by_role("row")).not_to_have_count(1)  # the header and at least this view
+    portal.checks()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
 # Every word in a table cell or summary value, and the lines its boxes sit on; addresses may break, words may not.
 BROKEN_WORDS = """() => {
   const broken = [];

@@ -118,9 +118,9 @@ def create_app(config: dict | None = None) -> Flask:
     def _partnership() -> dict:
         return {"partnership_name": registry.current().partnership}
 
-    from portal.views import actions, admin, auth, cases, governance, public, raising
+    from portal.views import actions, admin, auth, cases, deadlines, governance, public, raising
 
-    for blueprint in (public.bp, auth.bp, cases.bp, raising.bp, actions.bp, admin.bp, governance.bp):
+    for blueprint in (public.bp, auth.bp, cases.bp, raising.bp, actions.bp, admin.bp, governance.bp, deadlines.bp):
         app.register_blueprint(blueprint)
 
     from portal.cli import register

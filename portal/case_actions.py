@@ -30,7 +30,8 @@ from portal.workdays import format_london
 
 ON_OPEN_CASES = ("record", "resolve", "escalate", "decide", "withdraw", "flag")
 AFTER_RESOLUTION = ("agree", "contest")  # the other side's answer to a resolution, within contest_within
-ACTIONS = ON_OPEN_CASES + AFTER_RESOLUTION
+DEADLINE_ACTIONS = ("earlier", "extend", "pause", "restart")  # portal.deadline_changes
+ACTIONS = ON_OPEN_CASES + AFTER_RESOLUTION + DEADLINE_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def answers(case: Escalation, procedure: Procedure, actor: Actor) -> dict[str, A
     after = dict.fromkeys(AFTER_RESOLUTION, _on_the_resolution(case, procedure, actor))
     if case.status != "open":
         closed = Answer(False, f"{case.reference} is {case.status}: nothing more can be done on it.")
-        return dict.fromkeys(ON_OPEN_CASES, closed) | after
+        return dict.fromkeys(ON_OPEN_CASES + DEADLINE_ACTIONS, closed) | after
     standing = _Standing(case, actor)
     stage = procedure.stage(case.stage_index)
     result: dict[str, Answer] = dict(after)
@@ -207,6 +208,7 @@ def answers(case: Escalation, procedure: Procedure, actor: Actor) -> dict[str, A
         if standing.sees_case()
         else Answer(False, "Anyone who can open the case can flag a specific circumstance, from the case page.")
     )
+    result |= _deadline_answers(case, procedure, actor, standing, party_now, named)
     if last:
         final = procedure.stages[-1].name
         result["resolve"] = Answer(
@@ -224,6 +226,21 @@ def answers(case: Escalation, procedure: Procedure, actor: Actor) -> dict[str, A
         else Answer(False, f"At {stage.name} the escalation is made by {describe_parties(who)}.")
     )
     return result
+
+
+def _deadline_answers(
+    case: Escalation, procedure: Procedure, actor: Actor, standing: _Standing, party_now: bool, named: str
+) -> dict[str, Answer]:
+    """An earlier deadline: the people acting at the stage (the raiser too at the first), signed in or through
+    their link. Extend, pause, restart: the Business Manager and whom the procedure's `extended_by` names, signed in."""
+    earlier = (
+        ALLOWED
+        if party_now or (standing.raiser and case.stage_index == 0)
+        else Answer(False, f"An earlier deadline is agreed by {named}.")
+    )
+    may_extend = actor.link is None and (standing.business_manager or any(map(standing.holds, procedure.extended_by)))
+    extend = ALLOWED if may_extend else Answer(False, "Only the Business Manager can extend or pause a deadline.")
+    return {"earlier": earlier, "extend": extend, "pause": extend, "restart": extend}
 
 
 def allowed_actions(case: Escalation, procedure: Procedure, actor: Actor) -> set[str]:

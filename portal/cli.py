@@ -107,6 +107,11 @@ def procedure_check(file_or_id: str) -> None:
             )
     stages = f"{len(procedure.stages)} stage{'s' if len(procedure.stages) != 1 else ''}"
     click.echo(f"{file_or_id}: ok: {procedure.id}, {stages}, version {procedure.digest[:12]}")
+    now = dt.datetime.now(LONDON)
+    click.echo(f"Timeline for a case raised now ({_human(now)}), every stage run to its limit:")
+    for s in timeline(procedure, now):
+        click.echo(f"{s.stage.name}: due {_human(s.due)}")
+        _echo_limits(s, explain=False)
     _report_against_database(procedure)
 
 
@@ -153,8 +158,9 @@ def _human(moment: dt.datetime) -> str:
 @click.argument("file_or_id")
 @click.option("--start", "start", required=True, help="ISO 8601 date-time; without an offset it is London time.")
 @click.option("--imminent", is_flag=True, help="The child is at imminent risk of significant harm.")
+@click.option("--explain", is_flag=True, help="How each date was worked out: the rule, each day counted or skipped.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def procedure_timeline(file_or_id: str, start: str, imminent: bool, as_json: bool) -> None:
+def procedure_timeline(file_or_id: str, start: str, imminent: bool, explain: bool, as_json: bool) -> None:
     """When each stage starts, its reminders and its deadline, if every stage runs to its limit."""
     procedure = _load_or_exit(file_or_id)
     try:
@@ -164,19 +170,7 @@ def procedure_timeline(file_or_id: str, start: str, imminent: bool, as_json: boo
         sys.exit(2)
     stages = timeline(procedure, begin, imminent=imminent)
     if as_json:
-        payload = {
-            "procedure": procedure.id,
-            "stages": [
-                {
-                    "key": s.stage.key,
-                    "name": s.stage.name,
-                    "starts": _iso(s.starts),
-                    "reminders": [_iso(r) for r in s.reminders],
-                    "due": _iso(s.due),
-                }
-                for s in stages
-            ],
-        }
+        payload = {"procedure": procedure.id, "stages": [_stage_json(s, explain) for s in stages]}
         click.echo(json.dumps(payload, indent=2))
         return
     click.echo(f"{procedure.partnership}: {procedure.name} ({procedure.id})")
@@ -184,9 +178,46 @@ def procedure_timeline(file_or_id: str, start: str, imminent: bool, as_json: boo
     for s in stages:
         click.echo(f"\n{s.stage.name}")
         click.echo(f"  starts    {_human(s.starts)}")
-        for reminder in s.reminders:
+        for reminder, worked, moved in s.reminder_why:
             click.echo(f"  reminder  {_human(reminder)}")
+            if explain:
+                _echo_working(worked.lines() + ([moved] if moved else []))
+        _echo_limits(s, explain)
         click.echo(f"  due       {_human(s.due)}")
+
+
+def _stage_json(s, explain: bool) -> dict:
+    stage = {
+        "key": s.stage.key,
+        "name": s.stage.name,
+        "starts": _iso(s.starts),
+        "reminders": [_iso(r) for r in s.reminders],
+        "due": _iso(s.due),
+        "limits": [{"label": limit.label, "at": _iso(limit.at)} for limit in s.limits],
+    }
+    if explain:
+        stage["reminders_explained"] = [
+            {"at": _iso(at), "worked": worked.as_json(), "moved": moved} for at, worked, moved in s.reminder_why
+        ]
+        for limit, shown in zip(s.limits, stage["limits"], strict=True):
+            shown["worked"] = limit.worked.as_json() if limit.worked else None
+    return stage
+
+
+def _echo_limits(s, explain: bool) -> None:
+    """The procedure's limits on the stage's deadline when there are several (the earliest applies), or asked."""
+    if len(s.limits) < 2 and not explain:
+        return
+    for limit in s.limits:
+        chosen = "  <- the earliest: the deadline" if len(s.limits) > 1 and limit.at == s.due else ""
+        click.echo(f"  limit     {_human(limit.at)}  {limit.label}{chosen}")
+        if explain and limit.worked:
+            _echo_working(limit.worked.lines())
+
+
+def _echo_working(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(f"              {line}")
 
 
 @users_cli.command("create")

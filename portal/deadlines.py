@@ -7,7 +7,27 @@ import datetime as dt
 from dataclasses import dataclass
 
 from portal.procedure import Duration, Procedure, Stage
-from portal.workdays import LONDON, london, to_utc
+from portal.workdays import LONDON, Worked, format_london, london, to_utc
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One bound on a stage's deadline, or one change made to it, with how its instant was worked out."""
+
+    label: str  # "The stage's own limit (5 working days)", "Extended by Jo Bloggs: reason"...
+    at: dt.datetime
+    worked: Worked | None = None  # None: a date a person gave
+
+
+@dataclass(frozen=True)
+class Change:
+    """A deadline change recorded on a case (portal.deadline_changes), as the schedule applies it."""
+
+    kind: str  # earlier | extend | pause
+    made_at: dt.datetime
+    due: dt.datetime | None = None  # earlier, extend: the new deadline
+    until: dt.datetime | None = None  # pause: when the clock restarts (or restarted, if ended early)
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -17,6 +37,9 @@ class StageSchedule:
     reminders: tuple[dt.datetime, ...]  # when each is sent: in working hours, before the deadline
     due: dt.datetime
     notice: dt.datetime  # when the overdue notice goes: the deadline, or the next opening if it is out of hours
+    limits: tuple[Limit, ...] = ()  # the procedure's bounds: the earliest is the deadline
+    changes: tuple[Limit, ...] = ()  # then each change made on the case, in order
+    reminder_why: tuple[tuple[dt.datetime, Worked, str], ...] = ()  # each reminder, its working and any move
 
     @property
     def alerts(self) -> tuple[dt.datetime, ...]:
@@ -58,37 +81,96 @@ def next_notice(procedure: Procedure, every: Duration, after: dt.datetime) -> dt
     return in_working_hours(procedure, every.after(after, procedure.calendar))
 
 
+def stage_limits(
+    procedure: Procedure,
+    stage: Stage,
+    starts: dt.datetime,
+    imminent: bool = False,
+    requested_due: dt.datetime | None = None,
+    raised: dt.datetime | None = None,
+) -> list[Limit]:
+    """The procedure's bounds on a stage's deadline ("whichever is less"): its own limit, its window from the raise,
+    and at the first stage imminent risk and the raiser's own earlier date."""
+    starts = to_utc(starts)
+    calendar = procedure.calendar
+    own = stage.resolve_within.explain(starts, calendar)
+    limits = [Limit(f"The stage's own limit: {stage.resolve_within} from when it started", own.at, own)]
+    if stage.by is not None:
+        window = stage.by.explain(to_utc(raised) if raised is not None else starts, calendar)
+        label = f"The window from the day the case was raised: {stage.by}"
+        if window.at < starts:
+            label += " (it ended before the stage started, so the stage is due when it starts)"
+        limits.append(Limit(label, max(window.at, starts), window))
+    if stage.index == 0:
+        if imminent and procedure.imminent_risk is not None:
+            risk = procedure.imminent_risk.explain(starts, calendar)
+            limits.append(Limit(f"Imminent risk of significant harm: {procedure.imminent_risk}", risk.at, risk))
+        if requested_due is not None:
+            limits.append(Limit("The earlier deadline the raiser gave", max(to_utc(requested_due), starts)))
+    return limits
+
+
+def paused_working_days(procedure: Procedure, change: Change) -> int:
+    """The working days a pause stops the clock for: from the day it was made up to, not including, its end's day."""
+    return procedure.calendar.working_days_between(london(change.made_at).date(), london(change.until).date())
+
+
+def _apply(procedure: Procedure, due: dt.datetime, change: Change) -> Limit:
+    if change.kind != "pause":
+        return Limit(change.label, to_utc(change.due))
+    paused = paused_working_days(procedure, change)
+    shift = procedure.calendar.explain_shift(due, paused, f"{paused} working days paused")
+    return Limit(change.label, shift.at, shift)
+
+
+def _shift_reminder(procedure: Procedure, moment: dt.datetime, changes: tuple[Change, ...]) -> dt.datetime:
+    """A reminder still to come when the clock was paused moves on by the working days paused."""
+    for change in changes:
+        if change.kind == "pause" and moment >= change.made_at:
+            moment = procedure.calendar.explain_shift(moment, paused_working_days(procedure, change), "").at
+    return moment
+
+
 def schedule_stage(
     procedure: Procedure,
     stage: Stage,
     starts: dt.datetime,
     imminent: bool = False,
     requested_due: dt.datetime | None = None,
+    raised: dt.datetime | None = None,
+    changes: tuple[Change, ...] = (),
 ) -> StageSchedule:
-    """The stage's deadline and reminders if it starts at `starts`.
+    """The stage's deadline and reminders if it starts at `starts`, with how each was worked out.
 
-    Imminent risk and a raiser's own earlier deadline only ever bring the first
-    stage's deadline forward ("whichever is less").
+    The earliest of the procedure's limits is the deadline; each change recorded on the case (an earlier date
+    agreed, an extension, a pause) then applies in the order it was made.
     """
     starts = to_utc(starts)
-    due = stage.resolve_within.after(starts, procedure.calendar)
-    if stage.index == 0:
-        if imminent and procedure.imminent_risk is not None:
-            due = min(due, procedure.imminent_risk.after(starts, procedure.calendar))
-        if requested_due is not None:
-            due = min(due, max(to_utc(requested_due), starts))
+    limits = stage_limits(procedure, stage, starts, imminent, requested_due if stage.index == 0 else None, raised)
+    due = min(limit.at for limit in limits)
+    applied = []
+    for change in changes:
+        applied.append(_apply(procedure, due, change))
+        due = applied[-1].at
     # A reminder moved into working hours that is no longer before the deadline merges into the overdue notice.
-    reminders = sorted(
-        {
-            moment
-            for moment in (
-                in_working_hours(procedure, r.after(starts, procedure.calendar))
-                for r in procedure.stage_reminders(stage)
-            )
-            if moment < due
-        }
+    why: dict[dt.datetime, tuple[dt.datetime, Worked, str]] = {}
+    for duration in procedure.stage_reminders(stage):
+        worked = duration.explain(starts, procedure.calendar)
+        moment = in_working_hours(procedure, _shift_reminder(procedure, worked.at, changes))
+        if moment < due and moment not in why:
+            note = "" if moment == worked.at else f"Sent at the next working hours: {format_london(moment)}"
+            why[moment] = (moment, worked, note)
+    reminders = tuple(sorted(why))
+    return StageSchedule(
+        stage,
+        starts,
+        reminders,
+        due,
+        in_working_hours(procedure, due),
+        tuple(limits),
+        tuple(applied),
+        tuple(why[moment] for moment in reminders),
     )
-    return StageSchedule(stage, starts, tuple(reminders), due, in_working_hours(procedure, due))
 
 
 def next_stage_start(procedure: Procedure, stage: Stage, failed_at: dt.datetime) -> dt.datetime:
@@ -111,5 +193,5 @@ def timeline(
     for stage in procedure.stages:
         if schedules:
             starts = next_stage_start(procedure, schedules[-1].stage, schedules[-1].due)
-        schedules.append(schedule_stage(procedure, stage, starts, imminent, requested_due))
+        schedules.append(schedule_stage(procedure, stage, starts, imminent, requested_due, raised=to_utc(start)))
     return schedules

@@ -99,11 +99,12 @@ SUBJECTS = {
     "still_overdue": "Still overdue",
     "not_escalated": "Not escalated in time",
     "copy_overdue": "Copy not sent in time",
+    "deadline_changed": "Deadline changed",
 }
 # Mail about a case that has ended: no deadline to show.
 CLOSED_PURPOSES = {"resolved", "decided", "withdrawn", "document"}
 # Mail for the raiser and the Business Manager, who have accounts: it links to the case page.
-CASE_LINK_PURPOSES = CLOSED_PURPOSES | {"escalated", "business_manager_update"}
+CASE_LINK_PURPOSES = CLOSED_PURPOSES | {"escalated", "business_manager_update", "deadline_changed"}
 LINK_LABELS = {
     "resolve": "Resolve",
     "escalate": "Escalate",
@@ -249,6 +250,8 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         "next_stage_name": "",
         "moved_by": "",  # who escalated the case (or contested its resolution) to this stage
         "moved_why": "",  # their reason: free text, for secure addresses only
+        "change": str(ctx.get("change") or ""),  # a deadline changed: what, by whom, the new date
+        "reason": str(ctx.get("reason") or "") if secure else "",  # and why: free text, secure addresses only
     }
     if case is None:
         return context | {"reference": "", "stage_name": "", "due": "", "last_stage": False}

@@ -340,6 +340,26 @@ class Reminder(BaseModel):
         indexes = ((("escalation", "sent_at", "due_at"), False),)
 
 
+class DeadlineChange(BaseModel):
+    """A stage's deadline changed on purpose: an earlier date agreed, an extension, or a pause until a date. Each is
+    also an event on the case; the schedule (portal.deadline_changes) applies them in order."""
+
+    escalation = ForeignKeyField(Escalation, backref="deadline_changes", on_delete="RESTRICT")
+    stage_index = IntegerField()
+    kind = CharField(max_length=10)  # earlier | extend | pause
+    made_at = UTCDateTimeField()
+    made_by = ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
+    made_by_email = CharField(max_length=254, default="")
+    made_by_name = CharField(max_length=200, default="")
+    reason = TextField()
+    due_at = UTCDateTimeField(null=True)  # earlier, extend: the new deadline
+    until = UTCDateTimeField(null=True)  # pause: when the clock restarts, as planned
+    ended_at = UTCDateTimeField(null=True)  # pause: when it did restart (at `until`, or earlier)
+
+    class Meta:
+        indexes = ((("escalation", "stage_index"), False),)
+
+
 class UserSession(BaseModel):
     """A signed-in session, checked on every request: deleting the row ends it, whatever the cookie says."""
 
@@ -395,6 +415,7 @@ MODELS = [
     ActionLink,
     Document,
     Reminder,
+    DeadlineChange,
     UserSession,
     Draft,
     FormStash,

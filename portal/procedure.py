@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from portal.workdays import NATIONS, WorkingCalendar
+from portal.workdays import NATIONS, Worked, WorkingCalendar
 
 PRESETS_DIR = Path(__file__).parent / "procedures"
 
@@ -105,17 +105,19 @@ class Duration:
             return cls(text, count * 5, "working_days")
         return cls(text, count, {"hour": "hours", "working_day": "working_days"}.get(unit, unit + "s"))
 
-    def after(self, start: dt.datetime, calendar: WorkingCalendar) -> dt.datetime:
-        """The instant this duration ends, counted from `start` on `calendar` (UTC)."""
-        if self.unit == "same_working_day":
-            return calendar.same_working_day(start)
-        if self.unit == "working_days":
-            return calendar.add_working_days(start, self.count)
+    def explain(self, start: dt.datetime, calendar: WorkingCalendar) -> Worked:
+        """The instant this duration ends, counted from `start` on `calendar`, with how it was worked out."""
+        if self.unit in ("same_working_day", "working_days"):
+            return calendar.explain_working_days(start, self.count, self.text)
         if self.unit == "hours":
-            return calendar.add_hours(start, self.count)
+            return calendar.explain_hours(start, self.count, self.text)
         if self.unit == "days":
-            return calendar.add_calendar(start, days=self.count)
-        return calendar.add_calendar(start, months=self.count)
+            return calendar.explain_calendar(start, days=self.count, rule=self.text)
+        return calendar.explain_calendar(start, months=self.count, rule=self.text)
+
+    def after(self, start: dt.datetime, calendar: WorkingCalendar) -> dt.datetime:
+        """The instant this duration ends (UTC): `explain()`'s result."""
+        return self.explain(start, calendar).at
 
     def __str__(self) -> str:
         return self.text
@@ -154,6 +156,7 @@ class Stage:
     description: str = ""
     escalated_by: tuple[str, ...] = ()  # who may escalate it; empty: its parties (and the raiser at stage 1)
     overdue_every: Duration | None = None  # how often its overdue notice repeats; None: the procedure's
+    by: Duration | None = None  # a window counted from the raise: the stage is due no later than its end
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,7 @@ class Procedure:
     retention_years: int | None = None  # closed cases are kept this long; None: the RETENTION_YEARS setting
     text: str = field(default="", compare=False, repr=False)  # the file as read: what a case's version stores
     digest: str = field(default="", compare=False)  # SHA-256 of `text`: the version a case is raised under
+    extended_by: tuple[str, ...] = ()  # who besides the Business Manager may extend or pause a stage's deadline
 
     def stage(self, index: int) -> Stage:
         return self.stages[index]
@@ -198,11 +202,12 @@ _TOP_KEYS = {
     "id", "name", "partnership", "calendar", "close_of_business", "imminent_risk", "reminders",
     "closed_days", "stages", "imminent_risk_notify", "specific_circumstances", "raise_documents",
     "final_documents", "secure_domains", "source", "contest_within", "overdue_every", "working_hours_start",
+    "extended_by",
     "retention_years",
 }  # fmt: skip
 _STAGE_KEYS = {
     "key", "name", "parties", "resolve_within", "escalate_within", "records", "notify", "copies",
-    "resolve_documents", "reminders", "description", "escalated_by", "overdue_every",
+    "resolve_documents", "reminders", "description", "escalated_by", "overdue_every", "by",
 }  # fmt: skip
 
 
@@ -388,6 +393,7 @@ def _stage(reader: _Reader, raw: Any, index: int, seen: set[str]) -> Stage:
         description=reader.text(raw, "description", where, required=False),
         escalated_by=reader.roles(raw, "escalated_by", where),
         overdue_every=reader.every(raw, "overdue_every", where),
+        by=reader.duration(raw, "by", where, required=False),
     )
 
 
@@ -407,13 +413,17 @@ def parse_procedure(data: dict, path: str, default_id: str = "") -> Procedure:
     opens = reader.clock(data, "working_hours_start", top, "09:00")
     if opens >= close:
         raise reader.fail(top, f"working_hours_start = {opens:%H:%M}: must be before close_of_business ({close:%H:%M})")
-    closed_days = []
+    closed_days: dict[dt.date, str] = {}
     raw_days = data.get("closed_days", [])
     if not isinstance(raw_days, list):
         raise reader.fail(top, f"closed_days = {raw_days!r}: must be a list of ISO dates")
     for value in raw_days:
+        name = ""
+        if isinstance(value, dict):  # { date = 2027-01-14, name = "Partnership training day" }
+            name = reader.text(value, "name", "closed_days", required=False)
+            value = value.get("date")
         try:
-            closed_days.append(value if isinstance(value, dt.date) else dt.date.fromisoformat(value))
+            closed_days[value if isinstance(value, dt.date) else dt.date.fromisoformat(value)] = name
         except (TypeError, ValueError):
             raise reader.fail(top, f"closed_days: {value!r} is not an ISO date (YYYY-MM-DD)") from None
     raw_stages = data.get("stages")
@@ -446,6 +456,7 @@ def parse_procedure(data: dict, path: str, default_id: str = "") -> Procedure:
         contest_within=reader.duration(data, "contest_within", top, required=False) or Duration.parse("2 working days"),
         overdue_every=reader.every(data, "overdue_every", top) or Duration.parse(DEFAULT_OVERDUE_EVERY),
         working_hours_start=opens,
+        extended_by=reader.roles(data, "extended_by", top),
         retention_years=_retention_years(reader, data.get("retention_years")),
         warnings=tuple(reader.warnings),
     )

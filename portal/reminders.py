@@ -18,6 +18,7 @@ import logging
 from portal import links
 from portal.case_actions import escalated_by
 from portal.db import database, is_postgres
+from portal.deadline_changes import restart_from_sweep
 from portal.deadlines import in_working_hours, next_notice, next_stage_start
 from portal.mail import queue_email, wake_sender
 from portal.models import ActionLink, Escalation, Event, Heartbeat, Outbox, Reminder, StageParty, StageRecord
@@ -154,6 +155,8 @@ def _fire(procedure: Procedure, case: Escalation, reminder: Reminder, now: dt.da
     base = {"stage_index": reminder.stage_index, "late": late}
     if reminder.kind == "copy":
         return _copy_check(procedure, case, reminder, now, base)
+    if reminder.kind == "restart":  # a pause ends at its date
+        return restart_from_sweep(procedure, case, now)
     record = StageRecord.get_or_none(
         (StageRecord.escalation == case) & (StageRecord.stage_index == reminder.stage_index)
     )

@@ -14,7 +14,18 @@ from flask import Flask
 from peewee import ModelDelete
 
 from portal.db import database
-from portal.models import ActionLink, Document, Escalation, Event, Outbox, Reminder, StageParty, StageRecord, utcnow
+from portal.models import (
+    ActionLink,
+    DeadlineChange,
+    Document,
+    Escalation,
+    Event,
+    Outbox,
+    Reminder,
+    StageParty,
+    StageRecord,
+    utcnow,
+)
 from portal.registry import registry
 
 log = logging.getLogger(__name__)
@@ -73,6 +84,10 @@ def erase_case(escalation_id: int, confirmed_by: str, now: dt.datetime | None = 
         stages = StageRecord.select(StageRecord.id).where(StageRecord.escalation == escalation_id)
         StageParty.delete().where(StageParty.stage.in_(stages)).execute()
         StageRecord.update(statement="").where(StageRecord.escalation == escalation_id).execute()
+        # Deadline changes keep their kind and dates (paused time, for the reports); who and why go.
+        DeadlineChange.update(reason="", made_by=None, made_by_email="", made_by_name="").where(
+            DeadlineChange.escalation == escalation_id
+        ).execute()
         for model in (ActionLink, Reminder, Outbox, Document):
             model.delete().where(model.escalation == escalation_id).execute()
         Escalation.update(**ERASED_FIELDS, erased_at=now, erased_by=confirmed_by.strip()).where(

@@ -234,7 +234,12 @@ def _start_stage(
     `urgent` adds acting parties told at once by their own email (imminent risk, a specific circumstance): one
     email each, carrying their links."""
     schedule = schedule_stage(
-        procedure, stage, starts, escalation.imminent_risk, escalation.requested_due_at if stage.index == 0 else None
+        procedure,
+        stage,
+        starts,
+        escalation.imminent_risk,
+        escalation.requested_due_at if stage.index == 0 else None,
+        raised=escalation.created_at,  # a stage's window (`by`) counts from the raise
     )
     record = StageRecord.create(
         escalation=escalation, stage_index=stage.index, stage_key=stage.key, started_at=starts, due_at=schedule.due

@@ -13,6 +13,7 @@ from portal.access import case_for, visible_cases
 from portal.addresses import normalise_address
 from portal.auth import signed_in
 from portal.case_actions import Actor, allowed_actions, answer, describe_parties
+from portal.deadline_changes import current_schedule, running_pause
 from portal.mail import told
 from portal.models import Agency, Document, Escalation, Event, JointRaiser, ProcedureVersion, StageRecord, User, utcnow
 from portal.registry import ProcedureUnavailable, registry
@@ -118,6 +119,8 @@ def case(reference: str):
         version=_version_note(case),
         told_imminent=told(case, "imminent_risk") if case.imminent_risk else [],
         told_circumstance=told(case, "specific_circumstance") if case.specific_circumstance else [],
+        schedule=current_schedule(procedure, case) if procedure else None,
+        paused=running_pause(case),
     )
 
 

@@ -40,6 +40,10 @@ EVENT_TITLES = {
     "still_overdue": "Still overdue: notice repeated",
     "not_escalated": "Not escalated in time",
     "copy_overdue": "Copy not sent in time",
+    "deadline_earlier": "Earlier deadline agreed",
+    "deadline_extend": "Deadline extended",
+    "deadline_pause": "Clock paused",
+    "clock_restarted": "Clock restarted",
 }
 
 

@@ -144,6 +144,10 @@ def test_every_stage_answers_every_kind_of_person_as_the_procedure_says(db, pres
                     raised or label in ("counterpart", "business manager") or named_before
                 )
                 want = expected(holds | named_before, raised, acts_now, last, escalators, bool(sees))
+                if acts_now or (raised and stage.index == 0):  # the people acting at a stage agree a sooner date
+                    want.add("earlier")
+                if label == "business manager":  # the seeds name nobody else in `extended_by`
+                    want |= {"extend", "pause", "restart"}
             got = {action for action, reply in answers(case, procedure, actor).items() if reply}
             assert got == want, f"{preset} {stage.name}: {label}"
             for action in set(ACTIONS) - got:

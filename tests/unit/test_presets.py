@@ -144,43 +144,47 @@ def test_hounslow_before_easter_2027_and_across_the_march_clock_change():
             utc(2027, 4, 5, 16),
             # Working day Tue 6. "24 hours" -> Tue 6 16:00Z. "2 working days" -> Wed 7 (1), Thu 8 (2).
             (utc(2027, 4, 6, 16), utc(2027, 4, 8, 16)),
-            # "within 5 working days": Wed 7, Thu 8, Fri 9, Mon 12, Tue 13.
-            utc(2027, 4, 13, 16),
+            # "within 5 working days": Wed 7, Thu 8, Fri 9, Mon 12, Tue 13. But the flowchart's window, 10 working
+            # days from the raise: Thu 25 Mar (1), Tue 30 (2), Wed 31 (3), Thu 1 Apr (4), Fri 2 (5), Mon 5 (6),
+            # Tue 6 (7), Wed 7 (8), Thu 8 (9), Fri 9 (10): the earlier, Fri 9 Apr.
+            utc(2027, 4, 9, 16),
         ),
         (
-            # "within 24 hours": Tue 13 16:00Z + 24h = Wed 14 Apr 16:00Z (a working day).
+            # "within 24 hours": Fri 9 16:00Z + 24h = Sat 10 Apr -> close of Mon 12 Apr.
             "safeguarding-leads",
-            utc(2027, 4, 14, 16),
-            # Working day Thu 15. "24 hours" -> Thu 15 16:00Z. "2 working days" -> Fri 16 (1), Mon 19 (2).
-            (utc(2027, 4, 15, 16), utc(2027, 4, 19, 16)),
-            # "within 5 working days": Fri 16, Mon 19, Tue 20, Wed 21, Thu 22.
-            utc(2027, 4, 22, 16),
+            utc(2027, 4, 12, 16),
+            # Working day Tue 13. "24 hours" -> Tue 13 16:00Z. "2 working days" -> Wed 14 (1), Thu 15 (2).
+            (utc(2027, 4, 13, 16), utc(2027, 4, 15, 16)),
+            # "within 5 working days": Wed 14 ... Tue 20. Window of 15 from the raise: Mon 12 (11), Tue 13 (12),
+            # Wed 14 (13), Thu 15 (14), Fri 16 (15): Fri 16 Apr.
+            utc(2027, 4, 16, 16),
         ),
         (
-            # "to the Head of Service ... within 2 working days": after Thu 22 (working day Fri 23): Mon 26 (1),
-            # Tue 27 (2).
+            # "to the Head of Service ... within 2 working days": after Fri 16 (working day Mon 19): Tue 20 (1),
+            # Wed 21 (2).
             "heads-of-service",
+            utc(2027, 4, 21, 16),
+            # Working day Thu 22. "24 hours" -> Thu 22 16:00Z. "2 working days" -> Fri 23 (1), Mon 26 (2).
+            (utc(2027, 4, 22, 16), utc(2027, 4, 26, 16)),
+            # "within 5 working days": Fri 23 ... Thu 29. Window of 22 from the raise: Mon 19 (16), Tue 20 (17),
+            # Wed 21 (18), Thu 22 (19), Fri 23 (20), Mon 26 (21), Tue 27 (22): Tue 27 Apr.
             utc(2027, 4, 27, 16),
-            # Working day Wed 28. "24 hours" -> Wed 28 16:00Z. "2 working days" -> Thu 29 (1), Fri 30 (2).
-            (utc(2027, 4, 28, 16), utc(2027, 4, 30, 16)),
-            # "within 5 working days": Thu 29 (1), Fri 30 (2), [Mon 3 May bank holiday] Tue 4 (3), Wed 5 (4), Thu 6 (5).
-            utc(2027, 5, 6, 16),
         ),
         (
             # "refer the matter to the HSCP for resolution within 28 days": no separate escalate_within.
             "partnership",
-            utc(2027, 5, 6, 16),
-            # Working day Fri 7. "24 hours" -> Fri 7 16:00Z. Working days after Fri 7: "2" -> Tue 11, "5" -> Fri 14,
-            # "10" -> Fri 21, "15" -> Fri 28 May (Mon 31 May is a bank holiday, after all of these).
+            utc(2027, 4, 27, 16),
+            # Working day Wed 28. "24 hours" -> Wed 28 16:00Z. Working days after Wed 28: "2" -> Fri 30 Apr,
+            # "5" -> [Mon 3 May bank holiday] Thu 6, "10" -> Thu 13, "15" -> Thu 20 May.
             (
-                utc(2027, 5, 7, 16),
-                utc(2027, 5, 11, 16),
-                utc(2027, 5, 14, 16),
-                utc(2027, 5, 21, 16),
-                utc(2027, 5, 28, 16),
+                utc(2027, 4, 28, 16),
+                utc(2027, 4, 30, 16),
+                utc(2027, 5, 6, 16),
+                utc(2027, 5, 13, 16),
+                utc(2027, 5, 20, 16),
             ),
-            # "28 days" from Thu 6 May -> Thu 3 Jun 2027, a working day.
-            utc(2027, 6, 3, 16),
+            # "28 days" from Tue 27 Apr -> Tue 25 May 2027, a working day.
+            utc(2027, 5, 25, 16),
         ),
     ]
 

@@ -18,7 +18,7 @@ def test_timeline_json_has_the_promised_shape(runner):
     assert payload["procedure"] == "three-stage"
     assert [s["key"] for s in payload["stages"]] == ["practitioners", "line-managers", "partnership"]
     first = payload["stages"][0]
-    assert set(first) == {"key", "name", "starts", "reminders", "due"}
+    assert set(first) == {"key", "name", "starts", "reminders", "due", "limits"}
     # 1 Dec 2026 10:00 London (GMT): 24 hours -> 2 Dec 10:00; 2 working days -> 3 Dec 17:00; due 8 Dec 17:00.
     assert first["starts"] == "2026-12-01T10:00:00+00:00"
     assert first["reminders"] == ["2026-12-02T10:00:00+00:00", "2026-12-03T17:00:00+00:00"]

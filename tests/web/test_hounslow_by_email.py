@@ -232,11 +232,18 @@ def test_a_case_left_alone_for_15_working_days_is_chased_every_working_morning(s
         data = {"csrf_token": csrf, "reason": "Three weeks without an answer.", "contacts": contacts}
         assert client.post(escalate, data=data).status_code == 302
     assert Escalation.get_by_id(case.id).stage_index == 1
-    # Acting stopped stage 1's notices: the rest of the week brings only stage 2's own mail (Monday 09:30 "Action
-    # needed"; "24 hours" -> Tue 12 Jan 09:30, a reminder), none of stage 1's.
+    # Acting stopped stage 1's notices: the rest of the week brings only stage 2's own mail. Hounslow's flowchart
+    # window for stage 2 (`by = "10 working days"` from the raise) ended on Wed 30 Dec, so stage 2 is due the moment
+    # it starts: Monday 09:30 "Action needed" and at once "Deadline missed" (no reminder comes before it); the first
+    # repeat at the next working morning, Tue 12 Jan 09:00, also to stage 3's safeguarding leads; and the
+    # escalation watch for stage 3 ("24 hours" after the deadline) Tue 12 Jan 09:30.
     arrived = run_consumer(smtp_server, utc(1, 11, 9) + dt.timedelta(minutes=30), utc(1, 13, 0))
+    monday, tuesday = utc(1, 11, 9) + dt.timedelta(minutes=30), utc(1, 12, 9)
+    leads = [f"safeguarding_lead.{a}@agency.example" for a in (case.raiser_agency_id, case.counterpart_agency_id)]
     assert sorted(arrived) == sorted(
-        [(utc(1, 11, 9) + dt.timedelta(minutes=30), who, "Action needed") for who in line_managers]
-        + [(utc(1, 11, 9) + dt.timedelta(minutes=30), who, "Escalated") for who in [raiser.email, bm]]
-        + [(utc(1, 12, 9) + dt.timedelta(minutes=30), who, "Reminder") for who in line_managers]
+        [(monday, who, "Action needed") for who in line_managers]
+        + [(monday, who, "Escalated") for who in [raiser.email, bm]]
+        + [(monday, who, "Deadline missed") for who in [*line_managers, raiser.email, bm]]
+        + [(tuesday, who, "Still overdue") for who in [*line_managers, bm, *leads]]
+        + [(tuesday + dt.timedelta(minutes=30), who, "Not escalated in time") for who in [*line_managers, bm]]
     )

@@ -39,6 +39,7 @@ EVENT_TITLES = {
     "still_overdue": "Still overdue: notice repeated",
     "not_escalated": "Not escalated in time",
     "copy_overdue": "Copy not sent in time",
+    "address_refused": "Emailed link: a wrong email address was typed",
 }
 
 

@@ -248,7 +248,7 @@ def _start_stage(
     for copy in stage.copies:
         for person in resolve_parties(procedure, (copy.role,), escalation):
             outbox.append(
-                queue_copy(escalation, copy, person, f"{key}/copy/{person.email.lower()}", stage.index, starts)
+                queue_copy(escalation, copy.document, person, f"{key}/copy/{person.email.lower()}", stage.index, starts)
             )
         Reminder.create(
             key=f"{key}/copy/{copy.role}",
@@ -458,9 +458,34 @@ def _finish(
         context = {"stage_index": escalation.stage_index, "outstanding": data.get("outstanding", "")}
         if contest_until is not None:
             context["contest_until"] = contest_until.isoformat()
-        outbox = _queue_to(escalation, kind, everyone_so_far(procedure, escalation), key, **context)
+        everyone = everyone_so_far(procedure, escalation)
+        outbox = _queue_to(escalation, kind, everyone, key, **context)
+        outbox += _copies_of_outcome(procedure, escalation, everyone, documents, key, now)
     wake_sender(outbox)
     wake_renderer(asked)
+
+
+def _copies_of_outcome(
+    procedure: Procedure,
+    escalation: Escalation,
+    everyone: list[Recipient],
+    documents: tuple[str, ...],
+    key: str,
+    now: dt.datetime,
+) -> list[int]:
+    """The written outcome for the child's file reaches everyone told of it: the resolution record, or the final
+    decision notice, attached for a secure address and otherwise behind the address check of a document link. The
+    Business Manager receives every document anyway."""
+    kind = next((k for k in ("resolution_record", "final_decision_notice") if k in documents), None)
+    if kind is None:
+        return []
+    managers = {r.email.lower() for r in business_managers(procedure, escalation)}
+    rows = [
+        queue_copy(escalation, kind, person, f"{key}/{kind}/{person.email.lower()}", escalation.stage_index, now)
+        for person in everyone
+        if person.email.lower() not in managers
+    ]
+    return [row for row in rows if row is not None]
 
 
 def everyone_so_far(procedure: Procedure, escalation: Escalation) -> list[Recipient]:
@@ -521,7 +546,7 @@ def resolve(
         "resolved",
         "resolved",
         statement,
-        stage.resolve_documents,
+        (*stage.resolve_documents, "resolution_record"),
         learning=(learning or "").strip()[:MAX_TEXT],
         outstanding=(outstanding or "").strip()[:MAX_TEXT],
         records=_stage_records(stage, records),

@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from portal.models import Escalation, Event, StageParty, StageRecord
+from peewee import JOIN
+
+from portal.models import Escalation, Event, StageParty, StageRecord, User
 from portal.procedure import Procedure
 from portal.stage_records import labelled
 from portal.views.display import stage_name
@@ -71,7 +73,11 @@ def _entry(event: Event) -> Entry:
 def stage_history(case: Escalation, procedure: Procedure | None, as_at: dt.datetime | None = None) -> list[StageStory]:
     """Every stage the case has reached (up to `as_at`, for a document showing the case as it stood then)."""
     records = StageRecord.select().where(StageRecord.escalation == case)
-    events = Event.select().where((Event.escalation == case) & Event.kind.in_(WRITTEN))
+    events = (
+        Event.select(Event, User)  # each entry's actor in the same query
+        .join(User, JOIN.LEFT_OUTER, on=(Event.actor == User.id))
+        .where((Event.escalation == case) & Event.kind.in_(WRITTEN))
+    )
     if as_at is not None:
         records = records.where(StageRecord.started_at <= as_at)
         events = events.where(Event.at <= as_at)

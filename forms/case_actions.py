@@ -13,7 +13,8 @@ from wtforms import RadioField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from forms import PortalForm, email_field
-from portal.procedure import SPECIFIC_CIRCUMSTANCES
+from portal import stage_records
+from portal.procedure import SPECIFIC_CIRCUMSTANCES, Stage
 
 RECORD_MAX = 5000
 MIN_RECORD = 10  # a written record, not a click: mail scanners and slips fill nothing
@@ -166,3 +167,34 @@ class AddressForm(PortalForm):
         "We ask because the document names the child",
     )
     submit = SubmitField("Download the PDF", widget=GovSubmitInput())
+
+
+def with_stage_records(form_class: type[PortalForm], stage: Stage, action: str) -> type[PortalForm]:
+    """The action's form with a field for each record the stage asks beside it (portal.stage_records), before the
+    action's own fields. Adding a record of a discussion asks them all as optional: the text is the discussion."""
+    keys = stage_records.asked_at(stage.records)
+    if action == "record":
+        keys = [key for key in keys if key != "discussion"]
+    elif action not in ("resolve", "escalate", "decide"):
+        return form_class
+    fields = {}
+    for order, key in enumerate(keys):
+        spec = stage_records.ASKED[key]
+        label = spec.label.removesuffix(" (optional)")
+        if spec.required and action != "record":
+            field = record_field(label, f"Enter the {label[:1].lower()}{label[1:]}", spec.hint)
+        else:
+            field = optional_text(f"{label} (optional)", spec.hint, called=label)
+        field.creation_counter = -len(keys) + order  # asked first, in the procedure's order
+        fields[stage_records.FORM_PREFIX + key] = field
+    return type(form_class.__name__, (form_class,), fields) if fields else form_class
+
+
+def stage_answers(form: PortalForm) -> dict[str, str]:
+    """The stage records typed on the form, by the procedure's names."""
+    prefix = stage_records.FORM_PREFIX
+    return {
+        field.name.removeprefix(prefix): field.data.strip()
+        for field in form
+        if field.name.startswith(prefix) and (field.data or "").strip()
+    }

@@ -18,9 +18,10 @@ from jinja2 import TemplateError
 
 from portal import links, pdf
 from portal.db import database
+from portal.history import stage_history
 from portal.mail import queue_email, wake_sender
 from portal.models import Document, Escalation, Event, Outbox, StageParty, StageRecord, utcnow
-from portal.procedure import DOCUMENTS, SPECIFIC_CIRCUMSTANCES, Copy, Procedure
+from portal.procedure import DOCUMENTS, SPECIFIC_CIRCUMSTANCES, Procedure
 from portal.registry import registry
 from portal.routing import Recipient, business_managers
 from portal.strict_templates import strict_template
@@ -95,6 +96,7 @@ def document_context(document: Document, procedure: Procedure) -> dict[str, Any]
         "stage_name": procedure.stage(stage_index).name,
         "as_at": as_at,
         "stages": stages,
+        "history": stage_history(case, procedure, as_at),
         "events": events,
         "specific_circumstance": SPECIFIC_CIRCUMSTANCES.get(case.specific_circumstance or "", ""),
         "copies_to": sorted({f"{name} ({email})" for name, email in copied if email != case.raiser.email}),
@@ -151,16 +153,18 @@ def render_document(document_id: int, app: Flask, now: dt.datetime | None = None
     return "rendered" if won else "skipped"
 
 
-def queue_copy(case: Escalation, copy: Copy, person: Recipient, key: str, stage_index: int, now: dt.datetime) -> int:
-    """A copy the procedure asks for (Salford's notice to the Service Manager) carries its document: sent now if
-    the document is ready, otherwise held until it is rendered."""
-    context = {"stage_index": stage_index, "document": copy.document}
+def queue_copy(
+    case: Escalation, document_kind: str | None, person: Recipient, key: str, stage_index: int, now: dt.datetime
+) -> int:
+    """A copy of a document (Salford's notice to the Service Manager, the resolution record to the parties) carries
+    it: sent now if the document is ready, otherwise held until it is rendered."""
+    context = {"stage_index": stage_index, "document": document_kind}
     row_id = queue_email(case, "copy", person, key, context)
-    if not copy.document or row_id is None:
+    if not document_kind or row_id is None:
         return row_id
     document = (
         Document.select()
-        .where((Document.escalation == case) & (Document.kind == copy.document) & (Document.status == "rendered"))
+        .where((Document.escalation == case) & (Document.kind == document_kind) & (Document.status == "rendered"))
         .order_by(Document.id.desc())
         .first()
     )

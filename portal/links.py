@@ -15,7 +15,8 @@ import secrets
 
 from peewee import fn
 
-from portal.models import ActionLink, Escalation, utcnow
+from portal.addresses import InvalidAddress, normalise_address
+from portal.models import ActionLink, Escalation, Event, utcnow
 
 ACTIONS = ("resolve", "escalate", "decide", "agree", "contest", "document")  # document: opens a copy's PDF
 AFTER_RESOLUTION = ("agree", "contest")  # the other side's answer to a resolution: they act on a resolved case
@@ -141,3 +142,22 @@ def use_link(link: ActionLink, now: dt.datetime) -> None:
     taken = ActionLink.update(used_at=now).where((ActionLink.id == link.id) & ActionLink.used_at.is_null()).execute()
     if not taken:
         raise LinkRefused("used", link)
+
+
+def address_matches(link: ActionLink, typed: str, now: dt.datetime | None = None) -> bool:
+    """Whether someone at a link typed the address it was sent to, before it shows a child's details to an address
+    not approved for them. A wrong one is counted on the case (an event, without what was typed): the one place
+    where wrong tries are seen, and where slowing them down belongs."""
+    try:
+        matches = normalise_address(typed or "") == link.recipient_email.strip().lower()
+    except InvalidAddress:
+        matches = False
+    if not matches:
+        Event.create(
+            escalation=link.escalation_id,
+            at=now or utcnow(),
+            kind="address_refused",
+            stage_index=link.stage_index,
+            data={"link": link.id, "via": "emailed link"},
+        )
+    return matches

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from portal import stage_records
 from portal.workdays import NATIONS, Worked, WorkingCalendar
 
 PRESETS_DIR = Path(__file__).parent / "procedures"
@@ -68,6 +69,7 @@ DOCUMENTS = {
     "request_for_resolution": "Request for Resolution",
     "resolution_proforma": "Proforma for reporting a conflict resolved at this stage",
     "final_decision_notice": "Final decision notice",
+    "resolution_record": "Resolution record",
 }
 
 _DURATION = re.compile(r"^(?P<n>\d{1,4})\s+(?P<unit>hours?|working\s+days?|working\s+weeks?|days?|months?)$", re.ASCII)
@@ -152,8 +154,10 @@ class Stage:
     notify: tuple[Notification, ...] = ()
     copies: tuple[Copy, ...] = ()
     resolve_documents: tuple[str, ...] = ()
+    start_documents: tuple[str, ...] = ()  # made when the stage starts (Bury's Request for Resolution at level 4)
     reminders: tuple[Duration, ...] | None = None
     description: str = ""
+    guidance: str = ""  # what the procedure advises the people acting (shown on their emailed-link page)
     escalated_by: tuple[str, ...] = ()  # who may escalate it; empty: its parties (and the raiser at stage 1)
     overdue_every: Duration | None = None  # how often its overdue notice repeats; None: the procedure's
     by: Duration | None = None  # a window counted from the raise: the stage is due no later than its end
@@ -207,7 +211,8 @@ _TOP_KEYS = {
 }  # fmt: skip
 _STAGE_KEYS = {
     "key", "name", "parties", "resolve_within", "escalate_within", "records", "notify", "copies",
-    "resolve_documents", "reminders", "description", "escalated_by", "overdue_every", "by",
+    "resolve_documents", "reminders", "description", "by",
+    "start_documents", "guidance", "escalated_by", "overdue_every",
 }  # fmt: skip
 
 
@@ -329,6 +334,17 @@ class _Reader:
                 )
         return tuple(name for name in names if name in DOCUMENTS)
 
+    def records(self, table: dict, where: str) -> tuple[str, ...]:
+        """What the stage asks to be written down; a name the portal does not know is kept but never asked."""
+        names = self.text_list(table, "records", where)
+        for name in names:
+            if name not in stage_records.KNOWN:
+                self.warnings.append(
+                    f"{self.path}: {where}: records: unknown record {name!r} is not asked "
+                    f"(records: {', '.join(sorted(stage_records.KNOWN))})"
+                )
+        return names
+
     def unknown_keys(self, table: dict, known: set[str], where: str) -> None:
         for key in sorted(set(table) - known):
             self.warnings.append(f"{self.path}: {where}: unknown key {key!r} ignored")
@@ -385,12 +401,14 @@ def _stage(reader: _Reader, raw: Any, index: int, seen: set[str]) -> Stage:
         resolve_within=reader.duration(raw, "resolve_within", where),
         parties=reader.roles(raw, "parties", where),
         escalate_within=reader.duration(raw, "escalate_within", where, required=False),
-        records=reader.text_list(raw, "records", where),
+        records=reader.records(raw, where),
         notify=tuple(notify),
         copies=tuple(copies),
         resolve_documents=reader.documents(raw, "resolve_documents", where),
+        start_documents=reader.documents(raw, "start_documents", where),
         reminders=reader.durations(raw, "reminders", where),
         description=reader.text(raw, "description", where, required=False),
+        guidance=reader.text(raw, "guidance", where, required=False),
         escalated_by=reader.roles(raw, "escalated_by", where),
         overdue_every=reader.every(raw, "overdue_every", where),
         by=reader.duration(raw, "by", where, required=False),

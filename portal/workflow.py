@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from peewee import IntegrityError
 
-from portal import links
+from portal import links, stage_records
 from portal.addresses import normalise_address
 from portal.case_actions import AFTER_RESOLUTION, Actor, answer, escalated_by
 from portal.db import database
@@ -80,6 +80,12 @@ class EscalationDetails:
     imminent_risk: bool = False
     specific_circumstance: str | None = None
     requested_due_at: dt.datetime | None = None
+
+
+def _stage_records(stage: Stage, answers: dict[str, str] | None) -> dict[str, str]:
+    """The records the stage asks beside the action (portal.stage_records): only those, trimmed."""
+    asked = stage_records.asked_at(stage.records)
+    return {key: text.strip()[:MAX_TEXT] for key, text in (answers or {}).items() if key in asked and text.strip()}
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -254,7 +260,7 @@ def _start_stage(
     for copy in stage.copies:
         for person in resolve_parties(procedure, (copy.role,), escalation):
             outbox.append(
-                queue_copy(escalation, copy, person, f"{key}/copy/{person.email.lower()}", stage.index, starts)
+                queue_copy(escalation, copy.document, person, f"{key}/copy/{person.email.lower()}", stage.index, starts)
             )
         Reminder.create(
             key=f"{key}/copy/{copy.role}",
@@ -292,11 +298,14 @@ def _end_stage(escalation: Escalation, ending: str, statement: str, now: dt.date
     ).execute()
 
 
-def _documents(escalation: Escalation, kinds: tuple[str, ...], stage_index: int | None, now: dt.datetime) -> list[int]:
-    """Ask for the procedure's documents, each showing the case as it stands at `now`; returns their ids."""
+def _documents(
+    escalation: Escalation, kinds: tuple[str, ...], stage_index: int | None, now: dt.datetime, when: str = ""
+) -> list[int]:
+    """Ask for the procedure's documents, each showing the case as it stands at `now`; returns their ids. `when`
+    tells apart two of a kind at one stage (Bury's Request for Resolution as level 4 starts, and with its decision)."""
     ids = []
     for kind in kinds:
-        suffix = "" if stage_index is None else f"-stage{stage_index + 1}"
+        suffix = ("" if stage_index is None else f"-stage{stage_index + 1}") + (f"-{when}" if when else "")
         key = f"{escalation.reference}/{kind}{suffix}"
         Document.insert(
             escalation=escalation, kind=kind, stage_index=stage_index, key=key, created_at=now
@@ -432,15 +441,21 @@ def raise_escalation(
 
 
 def add_record(
-    procedure: Procedure, escalation: Escalation, actor: Actor, text: str, now: dt.datetime | None = None
+    procedure: Procedure,
+    escalation: Escalation,
+    actor: Actor,
+    text: str,
+    now: dt.datetime | None = None,
+    records: dict[str, str] | None = None,
 ) -> Event:
     """A written record of a discussion, by the raiser or someone acting at the stage."""
     now = _now(now)
     text = _required_text(text, "a record of the discussion")
     _require(procedure, escalation, actor, "record")
+    answers = _stage_records(procedure.stage(escalation.stage_index), records)
     with database.atomic():
         _save_transition(escalation)
-        return _event(escalation, "record", actor, now, text)
+        return _event(escalation, "record", actor, now, text, **({"records": answers} if answers else {}))
 
 
 def _finish(
@@ -474,9 +489,34 @@ def _finish(
         context = {"stage_index": escalation.stage_index, "outstanding": data.get("outstanding", "")}
         if contest_until is not None:
             context["contest_until"] = contest_until.isoformat()
-        outbox = _queue_to(escalation, kind, everyone_so_far(procedure, escalation), key, **context)
+        everyone = everyone_so_far(procedure, escalation)
+        outbox = _queue_to(escalation, kind, everyone, key, **context)
+        outbox += _copies_of_outcome(procedure, escalation, everyone, documents, key, now)
     wake_sender(outbox)
     wake_renderer(asked)
+
+
+def _copies_of_outcome(
+    procedure: Procedure,
+    escalation: Escalation,
+    everyone: list[Recipient],
+    documents: tuple[str, ...],
+    key: str,
+    now: dt.datetime,
+) -> list[int]:
+    """The written outcome for the child's file reaches everyone told of it: the resolution record, or the final
+    decision notice, attached for a secure address and otherwise behind the address check of a document link. The
+    Business Manager receives every document anyway."""
+    kind = next((k for k in ("resolution_record", "final_decision_notice") if k in documents), None)
+    if kind is None:
+        return []
+    managers = {r.email.lower() for r in business_managers(procedure, escalation)}
+    rows = [
+        queue_copy(escalation, kind, person, f"{key}/{kind}/{person.email.lower()}", escalation.stage_index, now)
+        for person in everyone
+        if person.email.lower() not in managers
+    ]
+    return [row for row in rows if row is not None]
 
 
 def everyone_so_far(procedure: Procedure, escalation: Escalation) -> list[Recipient]:
@@ -521,6 +561,7 @@ def resolve(
     learning: str = "",
     now: dt.datetime | None = None,
     outstanding: str = "",
+    records: dict[str, str] | None = None,
 ) -> None:
     """Agreement reached at the current stage: the agreed outcome and how any outstanding issues will be pursued
     (Salford 2.5) are the record."""
@@ -536,20 +577,29 @@ def resolve(
         "resolved",
         "resolved",
         statement,
-        stage.resolve_documents,
+        (*stage.resolve_documents, "resolution_record"),
         learning=(learning or "").strip()[:MAX_TEXT],
         outstanding=(outstanding or "").strip()[:MAX_TEXT],
+        records=_stage_records(stage, records),
     )
 
 
 def decide(
-    procedure: Procedure, escalation: Escalation, actor: Actor, decision: str, now: dt.datetime | None = None
+    procedure: Procedure,
+    escalation: Escalation,
+    actor: Actor,
+    decision: str,
+    now: dt.datetime | None = None,
+    records: dict[str, str] | None = None,
 ) -> None:
     """The final decision at the last stage closes the case."""
     now = _now(now)
     decision = _required_text(decision, "the final decision")
     _require(procedure, escalation, actor, "decide")
-    _finish(procedure, escalation, actor, now, "decided", "closed", decision, procedure.final_documents)
+    answers = _stage_records(procedure.stage(escalation.stage_index), records)
+    _finish(
+        procedure, escalation, actor, now, "decided", "closed", decision, procedure.final_documents, records=answers
+    )
 
 
 def withdraw(
@@ -569,17 +619,20 @@ def escalate(
     reason: str,
     named: list[Recipient] | None = None,
     now: dt.datetime | None = None,
+    records: dict[str, str] | None = None,
 ) -> StageRecord:
     """Move to the next stage, which starts now with its own deadline and people."""
     now = _now(now)
     reason = _required_text(reason, "the reason for escalating")
     _require(procedure, escalation, actor, "escalate")
+    answers = _stage_records(procedure.stage(escalation.stage_index), records)
     with database.atomic():
         _use_link(actor, escalation, now)
         _end_stage(escalation, "escalated", reason, now)
         nxt = procedure.stage(escalation.stage_index + 1)
-        record, outbox = _to_stage(procedure, escalation, actor, now, "escalated", reason, nxt, named)
+        record, outbox = _to_stage(procedure, escalation, actor, now, "escalated", reason, nxt, named, records=answers)
     wake_sender(outbox)
+    _wake_started(escalation, nxt)
     return record
 
 
@@ -597,6 +650,7 @@ def contest(
         nxt = procedure.stage(escalation.stage_index + 1)
         record, outbox = _to_stage(procedure, escalation, actor, now, "contested", reason, nxt)
     wake_sender(outbox)
+    _wake_started(escalation, nxt)
     return record
 
 
@@ -651,13 +705,17 @@ def _to_stage(
     nxt: Stage,
     named: list[Recipient] | None = None,
     urgent: list[tuple[Recipient, str]] = (),
+    records: dict[str, str] | None = None,
 ) -> tuple[StageRecord, list[int]]:
     """Start a later stage now (escalated, reopened by a contested resolution, or bypassed to by a specific
     circumstance); inside the caller's transaction, after the current stage has ended."""
     unverified = [f"{p.name} ({p.email})" for p in named or [] if not p.verified]
     _save_transition(escalation, stage_index=nxt.index, stage_started_at=now)
-    _event(escalation, kind, actor, now, reason, to_stage=nxt.key, unverified=unverified)
+    written = {"records": records} if records else {}
+    _event(escalation, kind, actor, now, reason, to_stage=nxt.key, unverified=unverified, **written)
     record, outbox = _start_stage(procedure, escalation, nxt, now, named, urgent)
+    # Documents the stage starts with carry the record so far: rendered once the caller commits.
+    _documents(escalation, nxt.start_documents, nxt.index, now, "start")
     key = f"{escalation.reference}/stage{nxt.index + 1}"
     acting = {p.email.lower() for p in StageParty.select().where(StageParty.stage == record)}
     people = resolve_parties(procedure, ("raiser",), escalation) + business_managers(procedure, escalation)
@@ -671,6 +729,13 @@ def _to_stage(
     ).execute()
     escalation.due_at = record.due_at
     return record, outbox
+
+
+def _wake_started(escalation: Escalation, stage: Stage) -> None:
+    """Render the documents a stage starts with, now its start is committed."""
+    if stage.start_documents:
+        keys = [f"{escalation.reference}/{kind}-stage{stage.index + 1}-start" for kind in stage.start_documents]
+        wake_renderer([d.id for d in Document.select(Document.id).where(Document.key.in_(keys))])
 
 
 def record_view(escalation: Escalation, actor: Actor, now: dt.datetime | None = None, **data) -> Event | None:

@@ -9,14 +9,24 @@ from __future__ import annotations
 import logging
 from io import BytesIO
 
-from flask import Blueprint, current_app, redirect, render_template, request, send_file, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, session, url_for
+from peewee import fn
 
-from forms.case_actions import AddressForm, AgreeForm, ContestForm, DecideForm, EscalateForm, ResolveForm
+from forms.case_actions import (
+    AddressForm,
+    AgreeForm,
+    ContestForm,
+    DecideForm,
+    EscalateForm,
+    ResolveForm,
+    stage_answers,
+    with_stage_records,
+)
 from portal.access import stage_party
-from portal.addresses import normalise_address
 from portal.auth import public
 from portal.case_actions import Actor, answer
-from portal.links import LinkRefused, find_link
+from portal.history import stage_history
+from portal.links import LinkRefused, address_matches, find_link
 from portal.models import ActionLink, Document, Outbox
 from portal.registry import registry
 from portal.views.cases import named_from, prepare_escalate_form
@@ -40,6 +50,18 @@ def _secure_recipient(link: ActionLink) -> bool:
     """The child's details are shown only to addresses the procedure or directory marks secure."""
     party = stage_party(link.escalation_id, link.stage_index, link.recipient_email)
     return bool(party and party.secure)
+
+
+def _confirmed(link: ActionLink) -> bool:
+    """A secure address sees the record at once; any other after typing the address the link was sent to, which
+    this browser session then remembers."""
+    return _secure_recipient(link) or link.id in session.get("confirmed_links", [])
+
+
+def _page(html: str, status: int = 200):
+    response = current_app.make_response((html, status))
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
 
 
 def _typed(link: ActionLink | None) -> list[tuple[str, str]]:
@@ -88,8 +110,6 @@ def link(token: str):
     if link.action == "document":
         return _copy_of_document(link, case)
     procedure = registry.of_case(case)
-    form = FORMS[link.action]()
-    missing = prepare_escalate_form(form, case, procedure) if link.action == "escalate" else ()
     if request.method == "GET":
         record_view(
             case,
@@ -98,6 +118,11 @@ def link(token: str):
             may_be_automated=True,  # mail scanners open links too
             user_agent=(request.user_agent.string or "")[:200],
         )
+    if not _confirmed(link):
+        return _address_page(link, AddressForm(formdata=None), procedure)
+    form = with_stage_records(FORMS[link.action], procedure.stage(link.stage_index), link.action)()
+    records = stage_answers(form)
+    missing = prepare_escalate_form(form, case, procedure) if link.action == "escalate" else ()
     refusal = answer(case, procedure, Actor.via_link(link), link.action)
     if not refusal:  # the procedure does not let this recipient do this now (e.g. a link left from another stage)
         form.submit.errors = [f"{refusal.reason} Nothing was saved; what you wrote is below."]
@@ -106,35 +131,96 @@ def link(token: str):
         try:
             if link.action == "resolve":
                 learning = form.learning_details.data if form.learning.data == "yes" else ""
-                resolve(procedure, case, actor, form.statement.data, learning, outstanding=form.outstanding.data)
+                outstanding = form.outstanding.data
+                resolve(procedure, case, actor, form.statement.data, learning, outstanding=outstanding, records=records)
             elif link.action == "agree":
                 agree(procedure, case, actor, form.note.data)
             elif link.action == "contest":
                 contest(procedure, case, actor, form.reason.data)
             elif link.action == "escalate":
-                escalate(procedure, case, actor, form.reason.data, named=named_from(form, procedure, missing))
+                named = named_from(form, procedure, missing)
+                escalate(procedure, case, actor, form.reason.data, named=named, records=records)
             else:
-                decide(procedure, case, actor, form.decision.data)
+                decide(procedure, case, actor, form.decision.data, records=records)
             session["acted_link"] = link.id  # only this browser sees the confirmation
             return redirect(url_for("actions.done", token=token))
         except LinkRefused as refused:
             return _refused(refused)
         except WorkflowError as error:
             form.submit.errors.append(str(error))
-    response = current_app.make_response(
-        (
-            render_template(
-                "actions/act.html",
-                form=form,
-                link=link,
-                case=case,
-                procedure=procedure,
-                stage=procedure.stage(case.stage_index),
-                secure=_secure_recipient(link),
-            ),
-            409 if not refusal else 400 if form.errors or form.timed_out else 200,
-        )
+    html = render_template(
+        "actions/act.html",
+        form=form,
+        link=link,
+        case=case,
+        procedure=procedure,
+        stage=procedure.stage(case.stage_index),
+        stages=stage_history(case, procedure),
+        documents=_documents_of(case),
     )
+    return _page(html, 409 if not refusal else 400 if form.errors or form.timed_out else 200)
+
+
+def _documents_of(case) -> list[Document]:
+    """The case's rendered PDFs, without their content: what the link page lists."""
+    return list(
+        Document.select(
+            Document.id, Document.kind, Document.stage_index, fn.LENGTH(Document.content).coerce(False).alias("size")
+        )
+        .where((Document.escalation == case) & (Document.status == "rendered"))
+        .order_by(Document.id)
+    )
+
+
+def _address_page(link: ActionLink, form: AddressForm, procedure, status: int = 200):
+    form.submit.label.text = "Continue"
+    case = link.escalation
+    html = render_template("actions/confirm_address.html", form=form, link=link, case=case, procedure=procedure)
+    return _page(html, status)
+
+
+@bp.post("/<token>/address")
+@public
+@keeps_answers
+def confirm_address(token: str):
+    """The address the link was sent to, typed before the record is shown to an address not approved for a child's
+    details (as GOV.UK Notify asks before a document download). Wrong tries are refused and counted."""
+    try:
+        link = find_link(token)
+    except LinkRefused as refused:
+        return _refused(refused)
+    if link.action == "document":
+        abort(404)
+    form = AddressForm()
+    if form.validate_on_submit():
+        if address_matches(link, form.email.data):
+            session["confirmed_links"] = [*session.get("confirmed_links", [])[-19:], link.id]
+            return redirect(url_for("actions.link", token=token))
+        log.warning("emailed link: an address that is not the recipient's was typed for link %s", link.id)
+        form.email.errors = ["Enter the email address this link was sent to"]
+    return _address_page(link, form, registry.of_case(link.escalation), 400)
+
+
+@bp.get("/<token>/documents/<int:document_id>")
+@public
+def document(token: str, document_id: int):
+    """A PDF of the case, opened from its link page: for this link's case only, once the address is confirmed."""
+    try:
+        link = find_link(token)
+    except LinkRefused as refused:
+        return _refused(refused)
+    if link.action == "document" or not _confirmed(link):
+        abort(404)
+    record = Document.get_or_none(
+        (Document.id == document_id) & (Document.escalation == link.escalation_id) & (Document.status == "rendered")
+    )
+    if record is None:
+        abort(404)
+    record_view(link.escalation, Actor.via_link(link), document=record.kind, via="emailed link")
+    response = send_file(
+        BytesIO(record.content), mimetype="application/pdf", as_attachment=True, download_name=record.filename
+    )
+    response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
@@ -170,7 +256,7 @@ def _copy_of_document(link: ActionLink, case):
         return _refused(LinkRefused("unknown", link))
     form = AddressForm()
     if form.validate_on_submit():
-        if normalise_address(form.email.data) == link.recipient_email.lower():
+        if address_matches(link, form.email.data):
             record_view(case, Actor.via_link(link), document=document.kind, via="emailed link")
             response = send_file(
                 BytesIO(document.content),

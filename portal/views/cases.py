@@ -8,14 +8,24 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from peewee import JOIN, fn
 
-from forms.case_actions import DecideForm, EscalateForm, FlagForm, RecordForm, ResolveForm, WithdrawForm
+from forms.case_actions import (
+    DecideForm,
+    EscalateForm,
+    FlagForm,
+    RecordForm,
+    ResolveForm,
+    WithdrawForm,
+    stage_answers,
+    with_stage_records,
+)
 from portal.access import case_for, visible_cases
 from portal.addresses import normalise_address
 from portal.auth import signed_in
 from portal.case_actions import Actor, allowed_actions, answer, describe_parties
 from portal.deadline_changes import current_schedule, running_pause
+from portal.history import stage_history
 from portal.mail import told
-from portal.models import Agency, Document, Escalation, Event, JointRaiser, ProcedureVersion, StageRecord, User, utcnow
+from portal.models import Agency, Document, Escalation, Event, JointRaiser, ProcedureVersion, User, utcnow
 from portal.registry import ProcedureUnavailable, registry
 from portal.routing import named_recipient, next_stage_people
 from portal.viewers import viewers
@@ -91,12 +101,11 @@ def case(reference: str):
         procedure, unavailable = registry.of_case(case), ""
     except ProcedureUnavailable as error:  # the record can still be read; nothing can be done on it
         procedure, unavailable = None, str(error)
-    stages = list(StageRecord.select().where(StageRecord.escalation == case).order_by(StageRecord.stage_index))
     return render_template(
         "cases/case.html",
         case=case,
         procedure=procedure,
-        stages=stages,
+        stages=stage_history(case, procedure),
         events=_timeline(case),
         viewers=viewers(case),
         documents=list(  # without the PDFs themselves: only their sizes
@@ -204,7 +213,8 @@ def act(reference: str, action: str):
     if refused and request.method == "GET":
         flash(refused)
         return redirect(url_for("cases.case", reference=case.reference))
-    form = form_class()
+    form = with_stage_records(form_class, procedure.stage(case.stage_index), action)()
+    records = stage_answers(form)
     at_last = case.stage_index >= procedure.last_index
     missing = prepare_escalate_form(form, case, procedure) if action == "escalate" and not at_last else ()
     if refused:  # the case moved on while they were writing: say so, and keep what they wrote
@@ -212,14 +222,23 @@ def act(reference: str, action: str):
     elif form.validate_on_submit():
         try:
             if action == "record":
-                add_record(procedure, case, actor, form.text.data)
+                add_record(procedure, case, actor, form.text.data, records=records)
                 flash("Your record was added.")
             elif action == "resolve":
                 learning = form.learning_details.data if form.learning.data == "yes" else ""
-                resolve(procedure, case, actor, form.statement.data, learning, outstanding=form.outstanding.data)
+                resolve(
+                    procedure,
+                    case,
+                    actor,
+                    form.statement.data,
+                    learning,
+                    outstanding=form.outstanding.data,
+                    records=records,
+                )
                 flash("The escalation is resolved. Everyone involved has been told.")
             elif action == "escalate":
-                escalate(procedure, case, actor, form.reason.data, named=named_from(form, procedure, missing))
+                named = named_from(form, procedure, missing)
+                escalate(procedure, case, actor, form.reason.data, named=named, records=records)
                 stage = procedure.stage(case.stage_index).name
                 flash(f"Escalated to {stage}. The people at this stage have been emailed.")
             elif action == "withdraw":
@@ -235,7 +254,7 @@ def act(reference: str, action: str):
                     "office and the partnership now."
                 )
             else:
-                decide(procedure, case, actor, form.decision.data)
+                decide(procedure, case, actor, form.decision.data, records=records)
                 flash("The final decision is recorded and the case is closed.")
             return redirect(url_for("cases.case", reference=case.reference))
         except WorkflowError as error:

@@ -44,6 +44,7 @@ EVENT_TITLES = {
     "deadline_extend": "Deadline extended",
     "deadline_pause": "Clock paused",
     "clock_restarted": "Clock restarted",
+    "address_refused": "Emailed link: a wrong email address was typed",
 }
 
 

@@ -13,12 +13,16 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from portal import pdf
+from portal.case_actions import Actor
 from portal.db import database
-from portal.models import ActionLink, Agency, Escalation, Event, Outbox, StageRecord, User
+from portal.models import ActionLink, Agency, Contact, Document, Escalation, Event, Outbox, StageRecord, User
+from portal.procedure import resolve_procedure
 from portal.registry import registry
-from portal.workflow import EscalationDetails, raise_escalation
+from portal.workflow import EscalationDetails, escalate, raise_escalation
 from tests.browser.conftest import PRACTITIONER
 from tests.browser.pages import Portal, link_path
+from tests.conftest import stand_in_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_pdf]
 
@@ -213,3 +217,62 @@ def test_opening_a_link_changes_nothing(live_server, portal):
         assert view.actor is None
         assert view.data["via"] == "emailed link"
         assert view.data["may_be_automated"] is True
+
+
+def test_an_address_not_approved_for_personal_data_confirms_it_then_reads_the_earlier_stages(
+    live_server, portal, monkeypatch
+):
+    """Hounslow stage 2: the police line manager (not a secure address) types the address the link was sent to,
+    then reads stage 1's reason for escalating and the procedure's guidance, and records the stage's discussion."""
+    monkeypatch.setattr(pdf, "render", stand_in_pdf)  # the PDFs' words are read back in tests/web
+    page = portal.page
+    hounslow = resolve_procedure("hounslow")
+    with live_server.app.app_context(), database.connection_context():
+        raiser = User.get(User.email == PRACTITIONER)
+        police = Agency.get(Agency.name == "Metropolitan Police")
+        case = raise_escalation(
+            hounslow,
+            raiser,
+            EscalationDetails(
+                child_name="Robin Record",
+                summary="The referral was closed without a strategy discussion.",
+                outcome_sought="A strategy discussion this week.",
+                counterpart_name="DC Morgan",
+                counterpart_email=COUNTERPART,
+                counterpart_agency_id=police.id,
+                categories=["thresholds"],
+            ),
+        )
+        reason = "DC Morgan and I spoke twice; the police still see no threshold for a strategy discussion."
+        escalate(hounslow, case, Actor(email=COUNTERPART, name="DC Morgan"), reason)
+        manager = Contact.get((Contact.agency == police) & (Contact.role == "line_manager")).email
+    page.goto(link_path(live_server, case.reference, manager, "resolve", stage_index=1))
+    portal.checks()
+    portal.expect_heading("Confirm your email address")
+    expect(page.get_by_text("Robin Record")).to_have_count(0)
+
+    page.get_by_label("The email address this link was sent to").fill("someone.else@example.com")
+    portal.press("Continue")
+    portal.checks()
+    portal.expect_errors("Enter the email address this link was sent to")
+    expect(page.get_by_text("Robin Record")).to_have_count(0)
+
+    page.get_by_label("The email address this link was sent to").fill(manager)
+    portal.press("Continue")
+    portal.checks()
+    portal.expect_heading("Record the agreed outcome")
+    expect(portal.summary_value("Child")).to_have_text("Robin Record")
+    expect(page.get_by_text(reason)).to_be_visible()
+    expect(page.get_by_text("Line managers must always consider convening a professionals meeting")).to_be_visible()
+    expect(page.get_by_role("region", name="Stages")).to_be_visible()
+
+    page.get_by_label("Summary of the discussion at this stage").fill("We met on Teams with both team managers.")
+    page.get_by_label("Agreed outcome").fill("A strategy discussion on Friday, chaired by the police.")
+    portal.choose("Should any learning or gap in policy go to the partnership?", "No")
+    portal.press("Record resolution")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Resolution recorded")
+    portal.checks()
+    with database.connection_context():
+        resolved = Event.get((Event.escalation == case.id) & (Event.kind == "resolved"))
+        assert resolved.data["records"] == {"discussion": "We met on Teams with both team managers."}
+        assert Document.get((Document.escalation == case.id) & (Document.kind == "resolution_record"))

@@ -111,6 +111,10 @@ def test_every_alert_arrives_at_its_instant_once_and_the_links_work(smtp_server,
     with smtp_app.app_context(), time_machine.travel(DEADLINE + dt.timedelta(hours=17), tick=False):
         page = client.get(escalate).get_data(as_text=True)
         csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        # Not a secure address: the page asks for the address the link was sent to before it shows the case.
+        confirmed = client.post(f"{escalate}/address", data={"csrf_token": csrf, "email": "pat.counter@police.example"})
+        assert confirmed.status_code == 302
+        page = client.get(escalate).get_data(as_text=True)
         contacts = re.findall(r'name="contacts" type="checkbox" value="([^"]+)" checked', page)
         data = {"csrf_token": csrf, "reason": "No assessment has started.", "contacts": contacts}
         assert client.post(escalate, data=data).status_code == 302
@@ -228,6 +232,10 @@ def test_a_case_left_alone_for_15_working_days_is_chased_every_working_morning(s
     with smtp_app.app_context(), time_machine.travel(utc(1, 11, 9) + dt.timedelta(minutes=30), tick=False):
         page = client.get(escalate).get_data(as_text=True)
         csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        # Not a secure address: the page asks for the address the link was sent to before it shows the case.
+        confirmed = client.post(f"{escalate}/address", data={"csrf_token": csrf, "email": "pat.counter@police.example"})
+        assert confirmed.status_code == 302
+        page = client.get(escalate).get_data(as_text=True)
         contacts = re.findall(r'name="contacts" type="checkbox" value="([^"]+)" checked', page)
         data = {"csrf_token": csrf, "reason": "Three weeks without an answer.", "contacts": contacts}
         assert client.post(escalate, data=data).status_code == 302

@@ -150,13 +150,34 @@ def test_tokens_are_never_stored_in_clear(app, raised):
     assert not any(token in dump for token in tokens.values())
 
 
-def test_only_secure_addresses_see_the_child(client, raised):
+def test_only_secure_addresses_see_the_child_at_once(client, raised):
+    """An address not approved for personal data types the address the link was sent to first; a wrong one is
+    refused and counted on the case, the right one shows the record for the rest of the browser session."""
     case, tokens = raised
     secure = client.get(f"/a/{tokens[('pat@secure.example', 'resolve')]}").get_data(as_text=True)
     raiser_email = next(email for email, _ in tokens if email != "pat@secure.example")
-    plain = client.get(f"/a/{tokens[(raiser_email, 'resolve')]}").get_data(as_text=True)
-    assert "Zzyzx Canaryson" in secure
-    assert "Zzyzx Canaryson" not in plain and "not approved for personal data" in plain
+    url = f"/a/{tokens[(raiser_email, 'resolve')]}"
+    plain = client.get(url).get_data(as_text=True)
+    assert "Zzyzx Canaryson" in secure and "The referral was closed without an assessment." in secure
+    assert "Zzyzx Canaryson" not in plain and "Confirm your email address" in plain
+    assert "The referral was closed" not in plain and 'name="statement"' not in plain
+
+    wrong = client.post(f"{url}/address", data={"csrf_token": csrf(plain), "email": "someone@else.example"})
+    assert wrong.status_code == 400
+    assert "Enter the email address this link was sent to" in wrong.get_data(as_text=True)
+    assert "Zzyzx Canaryson" not in wrong.get_data(as_text=True)
+    client.post(f"{url}/address", data={"csrf_token": csrf(plain), "email": "Pat@Secure.example"})  # another recipient
+    with database.connection_context():
+        refused = Event.select().where((Event.escalation == case.id) & (Event.kind == "address_refused"))
+        assert refused.count() == 2 and all("someone@else" not in repr(e.data) for e in refused)
+
+    right = client.post(f"{url}/address", data={"csrf_token": csrf(plain), "email": raiser_email.upper()})
+    assert right.status_code == 302 and right.headers["Location"].endswith(url)
+    shown = client.get(url).get_data(as_text=True)
+    assert "Zzyzx Canaryson" in shown and "The referral was closed without an assessment." in shown
+    assert 'name="statement"' in shown
+    # Another browser has not confirmed it.
+    assert "Zzyzx Canaryson" not in client.application.test_client().get(url).get_data(as_text=True)
 
 
 def test_https_link_post_with_same_origin_referer(client, raised):

@@ -20,6 +20,11 @@ START = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
 NOT_NAMED = "Only the people named for Stage 1: Practitioners can mark it as resolved."
 
 
+def confirm(client, path: str, email: str) -> None:
+    """The address the link was sent to, typed on the page that asks for it (an address not marked secure)."""
+    assert client.post(f"{path}/address", data={"csrf_token": token(client, path), "email": email}).status_code == 302
+
+
 def fresh(case) -> Escalation:
     with database.connection_context():
         return Escalation.get_by_id(case.id)
@@ -61,6 +66,7 @@ def test_a_link_for_an_action_the_stage_does_not_allow_is_refused_with_the_reaso
         due = StageRecord.get(StageRecord.escalation == case.id).due_at
         link = links.issue_link(fresh(case), 0, "pat.counter@police.example", "Pat Counter", "decide", due)
         path = f"/a/{links.token_of(link)}"
+    confirm(client, path, "pat.counter@police.example")
     page = client.get(path)
     reason = "The final decision is made at Stage 3: The partnership, not at Stage 1: Practitioners."
     assert page.status_code == 409 and reason in page.get_data(as_text=True)
@@ -104,7 +110,10 @@ def test_the_other_side_says_through_its_link_that_it_is_not_resolved(app, clien
         assert contest_link.recipient_email == people["raiser"].email
         path = f"/a/{links.token_of(contest_link)}"
     page = client.get(path).get_data(as_text=True)
-    assert "Say it is not resolved" in page and "Visit on Friday." not in page  # the raiser's address is not secure
+    assert "Confirm your email address" in page and "Visit on Friday." not in page  # the raiser's is not secure
+    confirm(client, path, people["raiser"].email)
+    page = client.get(path).get_data(as_text=True)
+    assert "Say it is not resolved" in page and "Visit on Friday." in page
     posted = client.post(path, data={"csrf_token": token(client, path), "reason": "Nobody has booked the visit."})
     assert posted.status_code == 302
     assert "Escalation reopened" in client.get(posted.headers["Location"]).get_data(as_text=True)
@@ -207,6 +216,7 @@ def test_with_imminent_risk_the_raisers_safeguarding_lead_acts_at_stage_one_thro
             & (ActionLink.action == "resolve")
         )
         path = f"/a/{links.token_of(link)}"
+    confirm(client, path, lead.email)
     page = client.get(path)
     assert page.status_code == 200
     data = {

@@ -52,7 +52,7 @@ def _secure_recipient(link: ActionLink) -> bool:
     return bool(party and party.secure)
 
 
-def _confirmed(link: ActionLink) -> bool:
+def address_confirmed(link: ActionLink) -> bool:
     """A secure address sees the record at once; any other after typing the address the link was sent to, which
     this browser session then remembers."""
     return _secure_recipient(link) or link.id in session.get("confirmed_links", [])
@@ -118,7 +118,7 @@ def link(token: str):
             may_be_automated=True,  # mail scanners open links too
             user_agent=(request.user_agent.string or "")[:200],
         )
-    if not _confirmed(link):
+    if not address_confirmed(link):
         return _address_page(link, AddressForm(formdata=None), procedure)
     form = with_stage_records(FORMS[link.action], procedure.stage(link.stage_index), link.action)()
     records = stage_answers(form)
@@ -209,7 +209,7 @@ def document(token: str, document_id: int):
         link = find_link(token)
     except LinkRefused as refused:
         return _refused(refused)
-    if link.action == "document" or not _confirmed(link):
+    if link.action == "document" or not address_confirmed(link):
         abort(404)
     record = Document.get_or_none(
         (Document.id == document_id) & (Document.escalation == link.escalation_id) & (Document.status == "rendered")

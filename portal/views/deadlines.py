@@ -22,7 +22,7 @@ from portal.deadline_changes import (
 from portal.links import LinkRefused, find_link
 from portal.models import Escalation
 from portal.registry import registry
-from portal.views.actions import _refused
+from portal.views.actions import _refused, address_confirmed
 from portal.views.errors import keeps_answers
 from portal.workdays import format_london
 from portal.workflow import WorkflowError
@@ -124,6 +124,8 @@ def earlier_by_link(token: str):
         return _refused(refused)
     if link.action not in ("resolve", "escalate", "decide"):
         return _refused(LinkRefused("unknown", link))
+    if not address_confirmed(link):  # the link's own page asks for the address first
+        return redirect(url_for("actions.link", token=token))
     case = link.escalation
     procedure = registry.of_case(case)
     actor = Actor.via_link(link)

@@ -100,6 +100,11 @@ def token(client, url: str) -> str:
     return match.group(1)
 
 
+def confirm(client, path: str, email: str) -> None:
+    """The address the link was sent to, typed on the page that asks for it (an address not marked secure)."""
+    assert client.post(f"{path}/address", data={"csrf_token": token(client, path), "email": email}).status_code == 302
+
+
 def sign_in(client, user, password: str = factories.PASSWORD, url: str = "/sign-in"):
     """Through the form, as a browser would (posting back to the page's own URL, `next` included)."""
     return client.post(url, data={"csrf_token": token(client, url), "email": user.email, "password": password})

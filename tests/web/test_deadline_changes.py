@@ -25,7 +25,7 @@ from portal.procedure import resolve_procedure
 from portal.registry import registry
 from portal.workflow import escalate
 from tests import factories
-from tests.web.conftest import sign_in
+from tests.web.conftest import confirm, sign_in
 from tests.web.test_hounslow_by_email import deliver, received
 
 RAISED = dt.datetime(2026, 8, 27, 9, 0, tzinfo=dt.UTC)
@@ -84,8 +84,8 @@ def test_an_earlier_deadline_agreed_at_stage_3_moves_its_reminders_and_notice(sm
         .join(StageRecord)
         .where((StageRecord.escalation == case) & (StageRecord.stage_index == 2))
     }
-    path = next(
-        LINK.search(m.get_body(("plain",)).get_content()).group(1)
+    recipient, path = next(
+        (m["To"].addresses[0].addr_spec, LINK.search(m.get_body(("plain",)).get_content()).group(1))
         for m in smtp_server.messages
         if m["To"].addresses[0].addr_spec in acting
         and "Stage 3" in m.get_body(("plain",)).get_content()
@@ -95,6 +95,8 @@ def test_an_earlier_deadline_agreed_at_stage_3_moves_its_reminders_and_notice(sm
     agreed_at = utc(2026, 8, 28, 12)
     client = smtp_app.test_client()
     with smtp_app.app_context(), time_machine.travel(agreed_at, tick=False):
+        assert client.get(f"{path}/earlier").headers["Location"] == path  # the address first
+        confirm(client, path, recipient)
         shown = client.get(path).get_data(as_text=True)
         assert f"{path}/earlier" in shown  # the link's page offers it
         reason = {"reason": "A strategy meeting is needed before the child goes home on Wednesday."}

@@ -14,15 +14,10 @@ from portal.registry import registry
 from portal.workflow import escalate, raise_escalation, resolve
 from tests import factories
 from tests.conftest import TEST_PROCEDURE
-from tests.web.conftest import sign_in, token
+from tests.web.conftest import confirm, sign_in, token
 
 START = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
 NOT_NAMED = "Only the people named for Stage 1: Practitioners can mark it as resolved."
-
-
-def confirm(client, path: str, email: str) -> None:
-    """The address the link was sent to, typed on the page that asks for it (an address not marked secure)."""
-    assert client.post(f"{path}/address", data={"csrf_token": token(client, path), "email": email}).status_code == 302
 
 
 def fresh(case) -> Escalation:

@@ -32,7 +32,7 @@ from peewee import fn
 
 from portal import links as action_links
 from portal.db import database, is_postgres
-from portal.models import ActionLink, Document, Escalation, Event, Outbox, StageRecord, utcnow
+from portal.models import ActionLink, Document, Escalation, Event, Learning, Outbox, StageRecord, utcnow
 from portal.procedure import DOCUMENTS, SPECIFIC_CIRCUMSTANCES, Procedure, Stage
 from portal.registry import ProcedureUnavailable, registry
 from portal.routing import Recipient
@@ -100,9 +100,10 @@ SUBJECTS = {
     "still_overdue": "Still overdue",
     "not_escalated": "Not escalated in time",
     "copy_overdue": "Copy not sent in time",
+    "learning": "Learning for the partnership",
 }
 # Mail about a case that has ended: no deadline to show.
-CLOSED_PURPOSES = {"resolved", "decided", "withdrawn", "document"}
+CLOSED_PURPOSES = {"resolved", "decided", "withdrawn", "document", "learning"}
 # Mail for the raiser and the Business Manager, who have accounts: it links to the case page.
 CASE_LINK_PURPOSES = CLOSED_PURPOSES | {"escalated", "business_manager_update"}
 LINK_LABELS = {
@@ -297,6 +298,16 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         if moved is not None:
             context["moved_by"] = actor_label(moved) or ""
             context["moved_why"] = moved.text if secure else ""
+    if row.purpose == "learning":
+        lesson = Learning.get_or_none(Learning.event == ctx.get("event_id")) or Learning()
+        context["lessons"] = {  # the written text may name the child: secure addresses only
+            "points": lesson.points if secure else "",
+            "policy": lesson.policy,
+            "policy_gap": lesson.policy_gap if secure else "",
+            "has_points": bool(lesson.points),
+            "has_gap": bool(lesson.policy_gap),
+            "debrief": lesson.debrief,
+        }
     if secure:
         dob = case.child_dob
         context |= {

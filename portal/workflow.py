@@ -22,6 +22,7 @@ from portal.case_actions import AFTER_RESOLUTION, Actor, answer, escalated_by
 from portal.db import database
 from portal.deadlines import schedule_stage
 from portal.documents import queue_copy, wake_renderer
+from portal.learning import Lessons, record_lessons
 from portal.mail import queue_email, wake_sender
 from portal.models import (
     Counter,
@@ -421,6 +422,7 @@ def _finish(
     status: str,
     text: str,
     documents: tuple[str, ...] = (),
+    lessons: Lessons | None = None,
     **data,
 ) -> None:
     """End the current stage and the case: resolved, closed by decision, or withdrawn. Everyone involved so far
@@ -434,7 +436,7 @@ def _finish(
             escalation, status=status, outcome=text, closed_at=now, next_alert_at=None, contest_until=contest_until
         )
         _end_stage(escalation, ending, text, now)
-        _event(escalation, kind, actor, now, text, **data)
+        ended = _event(escalation, kind, actor, now, text, **data)
         asked = _documents(escalation, documents, escalation.stage_index, now)
         for party in other_side:
             for action in AFTER_RESOLUTION:
@@ -444,6 +446,7 @@ def _finish(
         if contest_until is not None:
             context["contest_until"] = contest_until.isoformat()
         outbox = _queue_to(escalation, kind, everyone_so_far(procedure, escalation), key, **context)
+        outbox += record_lessons(procedure, escalation, ended, lessons, now)
     wake_sender(outbox)
     wake_renderer(asked)
 
@@ -487,12 +490,13 @@ def resolve(
     escalation: Escalation,
     actor: Actor,
     statement: str,
-    learning: str = "",
+    learning: Lessons | str = "",
     now: dt.datetime | None = None,
     outstanding: str = "",
 ) -> None:
     """Agreement reached at the current stage: the agreed outcome and how any outstanding issues will be pursued
-    (Salford 2.5) are the record."""
+    (Salford 2.5) are the record; any learning (points, a policy gap, a debrief) goes to the partnership."""
+    lessons = Lessons.of(learning)
     now = _now(now)
     statement = _required_text(statement, "the agreed outcome")
     _require(procedure, escalation, actor, "resolve")
@@ -506,19 +510,37 @@ def resolve(
         "resolved",
         statement,
         stage.resolve_documents,
-        learning=(learning or "").strip()[:MAX_TEXT],
+        lessons,
+        learning=lessons.points,
         outstanding=(outstanding or "").strip()[:MAX_TEXT],
     )
 
 
 def decide(
-    procedure: Procedure, escalation: Escalation, actor: Actor, decision: str, now: dt.datetime | None = None
+    procedure: Procedure,
+    escalation: Escalation,
+    actor: Actor,
+    decision: str,
+    now: dt.datetime | None = None,
+    learning: Lessons | str = "",
 ) -> None:
-    """The final decision at the last stage closes the case."""
+    """The final decision at the last stage closes the case, with any learning for the partnership."""
     now = _now(now)
     decision = _required_text(decision, "the final decision")
     _require(procedure, escalation, actor, "decide")
-    _finish(procedure, escalation, actor, now, "decided", "closed", decision, procedure.final_documents)
+    lessons = Lessons.of(learning)
+    _finish(
+        procedure,
+        escalation,
+        actor,
+        now,
+        "decided",
+        "closed",
+        decision,
+        procedure.final_documents,
+        lessons,
+        **({"learning": lessons.points} if lessons.points else {}),
+    )
 
 
 def withdraw(

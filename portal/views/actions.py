@@ -11,7 +11,15 @@ from io import BytesIO
 
 from flask import Blueprint, current_app, redirect, render_template, request, send_file, session, url_for
 
-from forms.case_actions import AddressForm, AgreeForm, ContestForm, DecideForm, EscalateForm, ResolveForm
+from forms.case_actions import (
+    AddressForm,
+    AgreeForm,
+    ContestForm,
+    DecideForm,
+    EscalateForm,
+    ResolveForm,
+    lessons_from,
+)
 from portal.access import stage_party
 from portal.addresses import normalise_address
 from portal.auth import public
@@ -85,8 +93,8 @@ def link(token: str):
         actor = Actor.via_link(link)
         try:
             if link.action == "resolve":
-                learning = form.learning_details.data if form.learning.data == "yes" else ""
-                resolve(procedure, case, actor, form.statement.data, learning, outstanding=form.outstanding.data)
+                lessons = lessons_from(form)
+                resolve(procedure, case, actor, form.statement.data, lessons, outstanding=form.outstanding.data)
             elif link.action == "agree":
                 agree(procedure, case, actor, form.note.data)
             elif link.action == "contest":
@@ -94,7 +102,7 @@ def link(token: str):
             elif link.action == "escalate":
                 escalate(procedure, case, actor, form.reason.data, named=named_from(form, procedure, missing))
             else:
-                decide(procedure, case, actor, form.decision.data)
+                decide(procedure, case, actor, form.decision.data, learning=lessons_from(form))
             session["acted_link"] = link.id  # only this browser sees the confirmation
             return redirect(url_for("actions.done", token=token))
         except LinkRefused as refused:

@@ -8,13 +8,21 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from peewee import fn
 
-from forms.case_actions import DecideForm, EscalateForm, FlagForm, RecordForm, ResolveForm, WithdrawForm
+from forms.case_actions import (
+    DecideForm,
+    EscalateForm,
+    FlagForm,
+    RecordForm,
+    ResolveForm,
+    WithdrawForm,
+    lessons_from,
+)
 from portal.access import case_for, visible_cases
 from portal.addresses import normalise_address
 from portal.auth import signed_in
 from portal.case_actions import Actor, allowed_actions, answer, describe_parties
 from portal.mail import told
-from portal.models import Document, Escalation, ProcedureVersion, StageRecord, utcnow
+from portal.models import Document, Escalation, Learning, ProcedureVersion, StageRecord, utcnow
 from portal.registry import ProcedureUnavailable, registry
 from portal.routing import named_recipient, next_stage_people
 from portal.views.display import stage_name
@@ -113,6 +121,7 @@ def case(reference: str):
         tag=_deadline_tag(case, utcnow()),
         unavailable=unavailable,
         version=_version_note(case),
+        lessons=list(Learning.select().where(Learning.escalation == case).order_by(Learning.id)),
         told_imminent=told(case, "imminent_risk") if case.imminent_risk else [],
         told_circumstance=told(case, "specific_circumstance") if case.specific_circumstance else [],
     )
@@ -199,8 +208,8 @@ def act(reference: str, action: str):
                 add_record(procedure, case, actor, form.text.data)
                 flash("Your record was added.")
             elif action == "resolve":
-                learning = form.learning_details.data if form.learning.data == "yes" else ""
-                resolve(procedure, case, actor, form.statement.data, learning, outstanding=form.outstanding.data)
+                lessons = lessons_from(form)
+                resolve(procedure, case, actor, form.statement.data, lessons, outstanding=form.outstanding.data)
                 flash("The escalation is resolved. Everyone involved has been told.")
             elif action == "escalate":
                 escalate(procedure, case, actor, form.reason.data, named=named_from(form, procedure, missing))
@@ -219,7 +228,7 @@ def act(reference: str, action: str):
                     "office and the partnership now."
                 )
             else:
-                decide(procedure, case, actor, form.decision.data)
+                decide(procedure, case, actor, form.decision.data, learning=lessons_from(form))
                 flash("The final decision is recorded and the case is closed.")
             return redirect(url_for("cases.case", reference=case.reference))
         except WorkflowError as error:

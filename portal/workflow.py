@@ -114,9 +114,11 @@ def _event(escalation: Escalation, kind: str, actor: Actor | None, now: dt.datet
     )
 
 
-def _require(procedure: Procedure, escalation: Escalation, actor: Actor, action: str) -> None:
-    """The procedure's answer (portal.case_actions) to this person taking this action now."""
-    reply = answer(escalation, procedure, actor, action)
+def _require(
+    procedure: Procedure, escalation: Escalation, actor: Actor, action: str, now: dt.datetime | None = None
+) -> None:
+    """The procedure's answer (portal.case_actions) to this person taking this action at `now`."""
+    reply = answer(escalation, procedure, actor, action, now)
     if not reply:
         raise WorkflowError(reply.reason)
 
@@ -580,7 +582,7 @@ def contest(
     """The other side says the resolution does not resolve it: the case reopens at the next stage."""
     now = _now(now)
     reason = _required_text(reason, "why it is not resolved")
-    _require(procedure, escalation, actor, "contest")
+    _require(procedure, escalation, actor, "contest", now)
     with database.atomic():
         _use_link(actor, escalation, now)
         links.supersede_links(escalation, escalation.stage_index, now)  # the others' agree / contest links
@@ -625,7 +627,7 @@ def flag_circumstance(
 def agree(procedure: Procedure, escalation: Escalation, actor: Actor, note: str = "", now=None) -> Event:
     """The other side confirms the resolution stands."""
     now = _now(now)
-    _require(procedure, escalation, actor, "agree")
+    _require(procedure, escalation, actor, "agree", now)
     with database.atomic():
         _use_link(actor, escalation, now)
         links.supersede_links(escalation, escalation.stage_index, now, recipient=actor.email)  # their contest link

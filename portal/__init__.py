@@ -108,9 +108,9 @@ def create_app(config: dict | None = None) -> Flask:
     def _partnership() -> dict:
         return {"partnership_name": registry.current().partnership}
 
-    from portal.views import actions, admin, auth, cases, public, raising
+    from portal.views import actions, admin, auth, cases, public, raising, reports
 
-    for blueprint in (public.bp, auth.bp, cases.bp, raising.bp, actions.bp, admin.bp):
+    for blueprint in (public.bp, auth.bp, cases.bp, raising.bp, actions.bp, admin.bp, reports.bp):
         app.register_blueprint(blueprint)
 
     from portal.cli import register

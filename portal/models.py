@@ -346,6 +346,14 @@ class Learning(BaseModel):
     debrief = BooleanField(default=False)  # a debrief of the people involved is recommended
 
 
+class QuarterlyReport(BaseModel):
+    """A quarter's report, made and mailed once: the unique quarter makes a second run (or consumer) do nothing."""
+
+    quarter = CharField(max_length=10, unique=True)  # e.g. 2026-Q3, the quarter reported on
+    made_at = UTCDateTimeField()
+    document = ForeignKeyField(Document, null=True, backref="+", on_delete="SET NULL")
+
+
 class Heartbeat(BaseModel):
     """When a periodic job last ran (the reminder sweep writes `reminders`), so the admin page can alert."""
 
@@ -373,4 +381,5 @@ MODELS = [
     FormStash,
     Heartbeat,
     Learning,
+    QuarterlyReport,
 ]

@@ -95,6 +95,15 @@ class WorkingCalendar:
             day = self.next_working_day(day)
         return self.close_of_business(day)
 
+    def working_days_between(self, start: dt.datetime, end: dt.datetime) -> int:
+        """Working days from the start's working day to the end's London date: what `N working days` allows, so
+        an end at close of business on the Nth working day counts N (the report's measure of time taken)."""
+        day, last, count = self.start_working_day(start), london(end).date(), 0
+        while day < last:
+            day = self.next_working_day(day)
+            count += day <= last
+        return count
+
     def same_working_day(self, start: dt.datetime) -> dt.datetime:
         return self.close_of_business(self.start_working_day(start))
 

@@ -1,4 +1,5 @@
-"""Learning from resolutions and final decisions, as rows the quarterly report counts (issue 17 item 4)."""
+"""Learning from resolutions and final decisions, as rows the quarterly report counts (issue 17 item 4); a row per
+quarterly report made, so each quarter's is mailed once (issue 12)."""
 
 from peewee import *  # noqa: F403
 
@@ -28,8 +29,22 @@ def up(migrator, db):
             database = db
             table_name = "learning"
 
-    db.create_tables([Learning])
+    class Document(Model):  # noqa: F405
+        class Meta:
+            database = db
+            table_name = "document"
+
+    class QuarterlyReport(Model):  # noqa: F405
+        quarter = CharField(max_length=10, unique=True)  # noqa: F405
+        made_at = DateTimeField()  # noqa: F405
+        document = ForeignKeyField(Document, null=True, backref="+", on_delete="SET NULL")  # noqa: F405
+
+        class Meta:
+            database = db
+            table_name = "quarterly_report"
+
+    db.create_tables([Learning, QuarterlyReport])
 
 
 def down(migrator, db):
-    migrator.migrate(migrator.drop_table("learning"))
+    migrator.migrate(migrator.drop_table("quarterly_report"), migrator.drop_table("learning"))

@@ -101,6 +101,7 @@ SUBJECTS = {
     "not_escalated": "Not escalated in time",
     "copy_overdue": "Copy not sent in time",
     "learning": "Learning for the partnership",
+    "quarterly_report": "Quarterly report on escalations",
 }
 # Mail about a case that has ended: no deadline to show.
 CLOSED_PURPOSES = {"resolved", "decided", "withdrawn", "document", "learning"}
@@ -252,7 +253,16 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         "moved_why": "",  # their reason: free text, for secure addresses only
     }
     if case is None:
-        return context | {"reference": "", "stage_name": "", "due": "", "last_stage": False}
+        report_path = str(ctx.get("report_url_path", ""))
+        return context | {
+            "reference": "",
+            "stage_name": "",
+            "due": "",
+            "last_stage": False,
+            "partnership": registry.current().partnership,
+            "period": str(ctx.get("period", "")),  # the quarterly report's
+            "report_url": base_url + report_path if report_path.startswith("/") else "",
+        }
     procedure = _procedure(case)
     stage_index = ctx.get("stage_index", case.stage_index)
     stage = _stage(procedure, stage_index)

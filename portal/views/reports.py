@@ -17,6 +17,7 @@ from portal.case_list import case_rows, record_export
 from portal.charts import report_charts
 from portal.db import database
 from portal.models import utcnow
+from portal.quarterly import report_html
 from portal.registry import registry
 from portal.reports import (
     Period,
@@ -28,7 +29,6 @@ from portal.reports import (
     parse_period,
     recent_periods,
 )
-from portal.strict_templates import strict_template
 from portal.workdays import london
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -126,13 +126,6 @@ def cases_csv():
         with database.atomic():
             record_export(ids, current_user._get_current_object(), utcnow(), period.label)
     return _csv([header, *rows], f"escalations-cases-{period.token}.csv")
-
-
-def report_html(report: Report, app) -> str:
-    """The executive report as print HTML (the page's figures, charts and learning); also the quarterly email's."""
-    return strict_template(app, "pdf/report.html").render(
-        report=report, charts=report_charts(report), title=f"Escalations report: {report.period.label}"
-    )
 
 
 @bp.get("/report.pdf")

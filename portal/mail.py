@@ -251,17 +251,18 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         "next_stage_name": "",
         "moved_by": "",  # who escalated the case (or contested its resolution) to this stage
         "moved_why": "",  # their reason: free text, for secure addresses only
+        "period": str(ctx.get("period", "")),  # the quarterly report's, and its page
+        "report_url": base_url + report_path
+        if (report_path := str(ctx.get("report_url_path", ""))).startswith("/")
+        else "",
     }
     if case is None:
-        report_path = str(ctx.get("report_url_path", ""))
         return context | {
             "reference": "",
             "stage_name": "",
             "due": "",
             "last_stage": False,
             "partnership": registry.current().partnership,
-            "period": str(ctx.get("period", "")),  # the quarterly report's
-            "report_url": base_url + report_path if report_path.startswith("/") else "",
         }
     procedure = _procedure(case)
     stage_index = ctx.get("stage_index", case.stage_index)

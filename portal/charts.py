@@ -146,6 +146,7 @@ def report_charts(report: Report) -> list[dict]:
             "summary": summary,
             "svg": bar_chart(f"chart-{key}", title, summary, bars),
             "bars": bars,
+            "axis": "Category" if key == "categories" else "Stage",
         }
         for key, title, summary, bars in charts
     ]

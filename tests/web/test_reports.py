@@ -189,3 +189,24 @@ def test_bad_periods_are_explained(client, people):
     assert "The end date must be the same as or after the start date" in backwards.get_data(as_text=True)
     assert client.get("/reports/?period=2026-Q9").status_code == 400
     assert client.get("/reports/figures.csv?period=nonsense").status_code == 404
+
+
+def test_the_report_and_case_list_run_the_same_queries_however_many_cases(app, people, seeded):
+    from portal.case_list import case_rows
+    from tests.query_counter import count_queries
+
+    period = parse_period("2026-Q4")
+    with app.app_context(), database.connection_context():
+        with count_queries() as before:
+            build_report(seeded, period, NOW)
+            case_rows(seeded, period, children=True)
+        for day in (10, 11, 12):
+            case = factories.escalation(people["raiser"], people["theirs"], at(2026, 11, day, 10))
+            resolve(
+                seeded, case, Actor.of(people["raiser"]), "Agreed.", Lessons("More.", "", "", True), at(2026, 11, 20)
+            )
+        with count_queries() as after:
+            report = build_report(seeded, period, NOW)
+            _, rows, _ = case_rows(seeded, period, children=True)
+    assert (report.current.raised, len(rows)) == (9, 9)
+    assert after.count == before.count, after.statements

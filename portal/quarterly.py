@@ -1,7 +1,8 @@
 """The quarterly report: on the first working day of each quarter, from 09:00 London, the previous quarter's report
 is rendered and mailed to the Business Manager, once (docs/reports.md, 'The quarterly email').
 
-A minute task asks `send_quarterly_report(now)`; the quarter's `quarterly_report` row, written in the same
+A minute sweep asks `report_due(now)` and hands the work to a worker task, which asks again and makes it (so the
+sweeps never wait behind a render); the quarter's `quarterly_report` row, written in the same
 transaction as the PDF and the outbox rows, makes every later run (another consumer, a restarted one) do nothing.
 A consumer that was down at 09:00 sends it when it comes back, within the quarter.
 """
@@ -45,15 +46,21 @@ def sending_time(procedure: Procedure, quarter: Period) -> dt.datetime:
     return dt.datetime.combine(day, SENT_AT, tzinfo=LONDON).astimezone(UTC)
 
 
-def send_quarterly_report(app: Flask, now: dt.datetime) -> str | None:
-    """Make and mail the previous quarter's report if it is time and nobody has; returns its quarter if made."""
-    procedure = registry.current()
+def report_due(now: dt.datetime) -> Period | None:
+    """The quarter whose report should be made now, if it is time and it has not been made."""
     quarter = quarter_of(london(now).date())
-    if now < sending_time(procedure, quarter):
+    if now < sending_time(registry.current(), quarter):
         return None
     last = quarter.previous()
-    if QuarterlyReport.select().where(QuarterlyReport.quarter == last.token).exists():
+    return None if QuarterlyReport.select().where(QuarterlyReport.quarter == last.token).exists() else last
+
+
+def send_quarterly_report(app: Flask, now: dt.datetime) -> str | None:
+    """Make and mail the previous quarter's report if it is time and nobody has; returns its quarter if made."""
+    last = report_due(now)
+    if last is None:
         return None
+    procedure = registry.current()
     report = build_report(procedure, last, now, dict(CATEGORIES))
     content = pdf.render(report_html(report, app))  # a failure raises: the next minute tries again
     filename = f"escalations-report-{last.token}.pdf"

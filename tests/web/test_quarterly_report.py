@@ -20,10 +20,10 @@ UTC = dt.UTC
 
 def tick(app, when: dt.datetime) -> None:
     """One minute of the schedule consumer: the quarterly task as huey runs it, at `when`."""
-    from tasks.reports import send_quarterly_report
+    from tasks.reports import ask_for_quarterly_report
 
     with time_machine.travel(when, tick=False), app.app_context(), database.connection_context():
-        send_quarterly_report.call_local()
+        ask_for_quarterly_report.call_local()
 
 
 def sent(smtp_server) -> list:

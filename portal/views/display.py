@@ -25,6 +25,7 @@ EVENT_TITLES = {
     "raised": "Escalation raised",
     "viewed": "Case viewed",
     "exported": "Child's details exported in the report's case list",
+    "subject_access_export": "Exported for a subject access request",
     "record": "Record of a discussion",
     "resolved": "Resolved: agreed outcome",
     "escalated": "Escalated",

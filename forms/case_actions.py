@@ -10,10 +10,11 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import RadioField, SelectMultipleField, StringField, SubmitField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from forms import PortalForm, email_field
 from portal import stage_records
+from portal.learning import Lessons
 from portal.procedure import SPECIFIC_CIRCUMSTANCES, Stage
 
 RECORD_MAX = 5000
@@ -54,7 +55,54 @@ class RecordForm(PortalForm):
     submit = SubmitField("Add record", widget=GovSubmitInput())
 
 
-class ResolveForm(PortalForm):
+def policy_field() -> StringField:
+    return StringField(
+        "Which policy or procedure has a gap or weakness? (optional)",
+        widget=GovTextInput(),
+        description="For example, the partnership's escalation policy or an agency's referral procedure",
+        validators=[Length(max=200, message="Policy or procedure must be 200 characters or fewer")],
+    )
+
+
+def policy_gap_field() -> StringField:
+    return optional_text(
+        "What is the gap or weakness? (optional)",
+        "What the policy or procedure is missing or gets wrong, as this case showed it",
+        called="Gap or weakness",
+    )
+
+
+def debrief_field() -> RadioField:
+    return RadioField(
+        "Do you recommend a debrief for the people involved? (optional)",
+        widget=GovRadioInput(),
+        description="To keep good working relationships and share learning",
+        choices=[("yes", "Yes"), ("no", "No")],
+        validators=[Optional()],
+    )
+
+
+class LessonsQuestions:
+    """The optional questions on learning (Hounslow, Birmingham, Salford 5.1): a policy gap and a debrief.
+    Left unanswered, nothing is recorded and nobody is told."""
+
+    def validate_policy_gap(self, field: StringField) -> None:
+        if (self.policy.data or "").strip() and not (field.data or "").strip():
+            raise ValidationError("Enter what the gap or weakness is")
+
+    def validate_policy(self, field: StringField) -> None:
+        if (self.policy_gap.data or "").strip() and not (field.data or "").strip():
+            raise ValidationError("Enter which policy or procedure has the gap or weakness")
+
+
+def lessons_from(form: PortalForm) -> Lessons:
+    """The learning a resolve or decide form gives (points only when the resolver said there are some)."""
+    asked = getattr(form, "learning", None)
+    points = form.learning_details.data if asked is None or asked.data == "yes" else ""
+    return Lessons(points or "", form.policy.data or "", form.policy_gap.data or "", form.debrief.data == "yes")
+
+
+class ResolveForm(LessonsQuestions, PortalForm):
     statement = record_field(
         "Agreed outcome",
         "Enter the agreed outcome",
@@ -71,6 +119,9 @@ class ResolveForm(PortalForm):
         validators=[InputRequired("Select yes if any learning or gap in policy should go to the partnership")],
     )
     learning_details = optional_text("What should the partnership consider?", called="Learning")
+    policy = policy_field()
+    policy_gap = policy_gap_field()
+    debrief = debrief_field()
     submit = SubmitField("Record resolution", widget=GovSubmitInput())
 
     def validate_learning_details(self, field: StringField) -> None:
@@ -120,12 +171,20 @@ class WithdrawForm(PortalForm):
     submit = SubmitField("Withdraw escalation", widget=GovSubmitInput())
 
 
-class DecideForm(PortalForm):
+class DecideForm(LessonsQuestions, PortalForm):
     decision = record_field(
         "Final decision",
         "Enter the final decision",
         "The decision, the reasons for it and the actions each agency must take",
     )
+    learning_details = optional_text(
+        "Learning for the partnership (optional)",
+        "What the partnership should consider: practice, training, how agencies work together",
+        called="Learning",
+    )
+    policy = policy_field()
+    policy_gap = policy_gap_field()
+    debrief = debrief_field()
     submit = SubmitField("Record final decision", widget=GovSubmitInput())
 
 

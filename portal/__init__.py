@@ -118,9 +118,10 @@ def create_app(config: dict | None = None) -> Flask:
     def _partnership() -> dict:
         return {"partnership_name": registry.current().partnership}
 
-    from portal.views import actions, admin, auth, cases, deadlines, governance, public, raising
+    from portal.views import actions, admin, auth, cases, deadlines, governance, public, raising, reports
 
-    for blueprint in (public.bp, auth.bp, cases.bp, raising.bp, actions.bp, admin.bp, governance.bp, deadlines.bp):
+    blueprints = (public, auth, cases, raising, actions, admin, governance, deadlines, reports)
+    for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
 
     from portal.cli import register

@@ -10,6 +10,7 @@ to the person.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from peewee import fn
@@ -155,17 +156,17 @@ def _link_reason(case: Escalation, procedure: Procedure, actor: Actor) -> str:
     return ""
 
 
-def answer(case: Escalation, procedure: Procedure, actor: Actor, action: str) -> Answer:
-    """May this person take this action on this case now, and if not, why not."""
-    return answers(case, procedure, actor)[action]
+def answer(case: Escalation, procedure: Procedure, actor: Actor, action: str, now: dt.datetime | None = None) -> Answer:
+    """May this person take this action on this case now (`now`: the workflow's time), and if not, why not."""
+    return answers(case, procedure, actor, now)[action]
 
 
-def _on_the_resolution(case: Escalation, procedure: Procedure, actor: Actor) -> Answer:
+def _on_the_resolution(case: Escalation, procedure: Procedure, actor: Actor, now: dt.datetime | None) -> Answer:
     """Agree or contest a resolution: the other side's parties at that stage, through the links they were sent,
     until `contest_until`."""
     if case.status != "resolved" or case.contest_until is None:
         return Answer(False, f"{case.reference} is {case.status}: there is no resolution to answer.")
-    if utcnow() > case.contest_until:
+    if (now or utcnow()) > case.contest_until:
         return Answer(
             False, f"The time to say whether the resolution stands ended {format_london(case.contest_until)}."
         )
@@ -176,14 +177,14 @@ def _on_the_resolution(case: Escalation, procedure: Procedure, actor: Actor) -> 
     return ALLOWED
 
 
-def answers(case: Escalation, procedure: Procedure, actor: Actor) -> dict[str, Answer]:
+def answers(case: Escalation, procedure: Procedure, actor: Actor, now: dt.datetime | None = None) -> dict[str, Answer]:
     """Every action's answer for this person on this case now."""
     if actor.user is not None and actor.user.role == "admin":
         admin = Answer(False, "Administrators manage the portal; they do not act on cases.")
         return dict.fromkeys(ACTIONS, admin)
     if actor.link is not None and (reason := _link_reason(case, procedure, actor)):
         return dict.fromkeys(ACTIONS, Answer(False, reason))
-    after = dict.fromkeys(AFTER_RESOLUTION, _on_the_resolution(case, procedure, actor))
+    after = dict.fromkeys(AFTER_RESOLUTION, _on_the_resolution(case, procedure, actor, now))
     if case.status != "open":
         closed = Answer(False, f"{case.reference} is {case.status}: nothing more can be done on it.")
         return dict.fromkeys(ON_OPEN_CASES + DEADLINE_ACTIONS, closed) | after

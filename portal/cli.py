@@ -21,6 +21,7 @@ from portal.config import ROOT
 from portal.db import database
 from portal.deadlines import timeline
 from portal.demo import seed_demo
+from portal.demo_history import write_history
 from portal.directory import directory_gaps, import_rows, parse_csv
 from portal.documents import retry_failed
 from portal.governance_commands import COMMANDS
@@ -244,6 +245,19 @@ def demo_seed() -> None:
     with database.connection_context():
         created = seed_demo(partnership)
     click.echo("demo data created" if created else "demo data already present")
+    _history()
+
+
+@demo_cli.command("history")
+def demo_history() -> None:
+    """Give the demo partnership a year of past cases, made through the workflow with the clock moved (once)."""
+    _history()
+
+
+def _history() -> None:
+    with database.connection_context():
+        made = write_history(current_app._get_current_object(), dt.datetime.now(dt.UTC))
+    click.echo(f"demo history: {made} past cases" if made else "demo history already present")
 
 
 @directory_cli.command("import")

@@ -112,7 +112,7 @@ def stage_limits(
 
 def paused_working_days(procedure: Procedure, change: Change) -> int:
     """The working days a pause stops the clock for: from the day it was made up to, not including, its end's day."""
-    return procedure.calendar.working_days_between(london(change.made_at).date(), london(change.until).date())
+    return procedure.calendar.working_days_from(london(change.made_at).date(), london(change.until).date())
 
 
 def _apply(procedure: Procedure, due: dt.datetime, change: Change) -> Limit:

@@ -167,6 +167,8 @@ def _named_parties(procedure: Procedure):
     for key, parties in (
         ("imminent_risk_notify", procedure.imminent_risk_notify),
         ("specific_circumstances notify", procedure.specific_circumstances_notify),
+        ("learning notify", procedure.learning_notify),
+        ("learning policy_gaps_notify", procedure.policy_gaps_notify),
     ):
         for party in parties:
             yield key, party

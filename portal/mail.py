@@ -31,7 +31,7 @@ from peewee import fn
 
 from portal import links as action_links
 from portal.db import database, is_postgres
-from portal.models import ActionLink, Document, Escalation, Event, Outbox, StageRecord, utcnow
+from portal.models import ActionLink, Document, Escalation, Event, Learning, Outbox, StageRecord, utcnow
 from portal.procedure import DOCUMENTS, SPECIFIC_CIRCUMSTANCES, Procedure, Stage
 from portal.registry import ProcedureUnavailable, registry
 from portal.routing import Recipient
@@ -100,9 +100,11 @@ SUBJECTS = {
     "not_escalated": "Not escalated in time",
     "copy_overdue": "Copy not sent in time",
     "deadline_changed": "Deadline changed",
+    "learning": "Learning for the partnership",
+    "quarterly_report": "Quarterly report on escalations",
 }
 # Mail about a case that has ended: no deadline to show.
-CLOSED_PURPOSES = {"resolved", "decided", "withdrawn", "document"}
+CLOSED_PURPOSES = {"resolved", "decided", "withdrawn", "document", "learning"}
 # Mail for the raiser and the Business Manager, who have accounts: it links to the case page.
 CASE_LINK_PURPOSES = CLOSED_PURPOSES | {"escalated", "business_manager_update", "deadline_changed"}
 LINK_LABELS = {
@@ -252,9 +254,19 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         "moved_why": "",  # their reason: free text, for secure addresses only
         "change": str(ctx.get("change") or ""),  # a deadline changed: what, by whom, the new date
         "reason": str(ctx.get("reason") or "") if secure else "",  # and why: free text, secure addresses only
+        "period": str(ctx.get("period", "")),  # the quarterly report's, and its page
+        "report_url": base_url + report_path
+        if (report_path := str(ctx.get("report_url_path", ""))).startswith("/")
+        else "",
     }
     if case is None:
-        return context | {"reference": "", "stage_name": "", "due": "", "last_stage": False}
+        return context | {
+            "reference": "",
+            "stage_name": "",
+            "due": "",
+            "last_stage": False,
+            "partnership": registry.current().partnership,
+        }
     procedure = _procedure(case)
     stage_index = ctx.get("stage_index", case.stage_index)
     stage = _stage(procedure, stage_index)
@@ -300,6 +312,16 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         if moved is not None:
             context["moved_by"] = actor_label(moved) or ""
             context["moved_why"] = moved.text if secure else ""
+    if row.purpose == "learning":
+        lesson = Learning.get_or_none(Learning.event == ctx.get("event_id")) or Learning()
+        context["lessons"] = {  # the written text may name the child: secure addresses only
+            "points": lesson.points if secure else "",
+            "policy": lesson.policy,
+            "policy_gap": lesson.policy_gap if secure else "",
+            "has_points": bool(lesson.points),
+            "has_gap": bool(lesson.policy_gap),
+            "debrief": lesson.debrief,
+        }
     if secure:
         dob = case.child_dob
         context |= {

@@ -392,6 +392,27 @@ class FormStash(BaseModel):
     created_at = UTCDateTimeField(default=utcnow)
 
 
+class Learning(BaseModel):
+    """What a resolution or final decision taught the partnership: counted by the quarterly report."""
+
+    escalation = ForeignKeyField(Escalation, backref="learning", on_delete="RESTRICT")
+    event = ForeignKeyField(Event, backref="+", on_delete="RESTRICT")  # the resolution or decision it came with
+    stage_index = IntegerField()
+    at = UTCDateTimeField(index=True)
+    points = TextField(default="")  # learning points for the partnership
+    policy = CharField(max_length=200, default="")  # which policy or procedure has a gap or weakness
+    policy_gap = TextField(default="")  # what the gap or weakness is
+    debrief = BooleanField(default=False)  # a debrief of the people involved is recommended
+
+
+class QuarterlyReport(BaseModel):
+    """A quarter's report, made and mailed once: the unique quarter makes a second run (or consumer) do nothing."""
+
+    quarter = CharField(max_length=10, unique=True)  # e.g. 2026-Q3, the quarter reported on
+    made_at = UTCDateTimeField()
+    document = ForeignKeyField(Document, null=True, backref="+", on_delete="SET NULL")
+
+
 class Heartbeat(BaseModel):
     """When a periodic job last ran (the reminder sweep writes `reminders`), so the admin page can alert."""
 
@@ -420,4 +441,6 @@ MODELS = [
     Draft,
     FormStash,
     Heartbeat,
+    Learning,
+    QuarterlyReport,
 ]

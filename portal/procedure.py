@@ -174,6 +174,8 @@ class Procedure:
     imminent_risk: Duration | None = None
     imminent_risk_notify: tuple[str, ...] = ()
     specific_circumstances_notify: tuple[str, ...] = ()
+    learning_notify: tuple[str, ...] = ()  # told of every learning point, beside the Business Manager
+    policy_gaps_notify: tuple[str, ...] = ()  # told of a gap or weakness found in a policy or procedure
     specific_circumstances_stage: int = -1  # where such a case goes at once (the last stage unless named)
     raise_documents: tuple[str, ...] = ()
     final_documents: tuple[str, ...] = ()
@@ -206,7 +208,7 @@ _TOP_KEYS = {
     "id", "name", "partnership", "calendar", "close_of_business", "imminent_risk", "reminders",
     "closed_days", "stages", "imminent_risk_notify", "specific_circumstances", "raise_documents",
     "final_documents", "secure_domains", "source", "contest_within", "overdue_every", "working_hours_start",
-    "extended_by",
+    "extended_by", "learning",
     "retention_years",
 }  # fmt: skip
 _STAGE_KEYS = {
@@ -455,6 +457,10 @@ def parse_procedure(data: dict, path: str, default_id: str = "") -> Procedure:
     bypass_to = reader.text(circumstances, "stage", "specific_circumstances", required=False, default=stages[-1].key)
     if bypass_to not in {stage.key for stage in stages}:
         raise reader.fail("specific_circumstances", f"stage = {bypass_to!r}: no stage has that key")
+    learning = data.get("learning", {})
+    if not isinstance(learning, dict):
+        raise reader.fail(top, "learning must be a table with notify = [roles] and policy_gaps_notify = [roles]")
+    reader.unknown_keys(learning, {"notify", "policy_gaps_notify"}, "learning")
     name = reader.text(data, "name", top)
     return Procedure(
         id=procedure_id,
@@ -466,6 +472,8 @@ def parse_procedure(data: dict, path: str, default_id: str = "") -> Procedure:
         imminent_risk=reader.duration(data, "imminent_risk", top, required=False),
         imminent_risk_notify=reader.roles(data, "imminent_risk_notify", top),
         specific_circumstances_notify=reader.roles(circumstances, "notify", "specific_circumstances"),
+        learning_notify=reader.roles(learning, "notify", "learning"),
+        policy_gaps_notify=reader.roles(learning, "policy_gaps_notify", "learning"),
         specific_circumstances_stage=next(stage.index for stage in stages if stage.key == bypass_to),
         raise_documents=reader.documents(data, "raise_documents", top),
         final_documents=reader.documents(data, "final_documents", top),

@@ -7,7 +7,8 @@ is lost, only later.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 
 class Waker:
@@ -21,3 +22,12 @@ class Waker:
         ids = [i for i in ids if i]
         if ids and self._enqueue is not None:
             self._enqueue(ids)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Nothing is enqueued inside (the demo history writes rows it then removes); the enqueuer is restored."""
+        saved, self._enqueue = self._enqueue, None
+        try:
+            yield
+        finally:
+            self._enqueue = saved

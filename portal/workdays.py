@@ -222,6 +222,15 @@ class WorkingCalendar:
     def add_working_days(self, start: dt.datetime, count: int) -> dt.datetime:
         return self.explain_working_days(start, count).at
 
+    def working_days_between(self, start: dt.datetime, end: dt.datetime) -> int:
+        """Working days from the start's working day to the end's London date: what `N working days` allows, so
+        an end at close of business on the Nth working day counts N (the report's measure of time taken)."""
+        day, last, count = self.start_working_day(start), london(end).date(), 0
+        while day < last:
+            day = self.next_working_day(day)
+            count += day <= last
+        return count
+
     def same_working_day(self, start: dt.datetime) -> dt.datetime:
         return self.explain_working_days(start, 0, "same working day").at
 
@@ -269,7 +278,7 @@ class WorkingCalendar:
         at = dt.datetime.combine(day, local.time(), tzinfo=LONDON).astimezone(UTC)
         return work.done(at, f"The same time on {format_date(day)}")
 
-    def working_days_between(self, start: dt.date, end: dt.date) -> int:
+    def working_days_from(self, start: dt.date, end: dt.date) -> int:
         """Working days from `start` up to, not including, `end`."""
         return sum(self.is_working_day(start + dt.timedelta(days=n)) for n in range((end - start).days))
 

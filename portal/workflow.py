@@ -23,6 +23,7 @@ from portal.case_actions import AFTER_RESOLUTION, Actor, answer, escalated_by
 from portal.db import database
 from portal.deadlines import schedule_stage
 from portal.documents import queue_copy, wake_renderer
+from portal.learning import Lessons, record_lessons
 from portal.mail import queue_email, wake_sender
 from portal.models import (
     Counter,
@@ -126,9 +127,11 @@ def _event(escalation: Escalation, kind: str, actor: Actor | None, now: dt.datet
     )
 
 
-def _require(procedure: Procedure, escalation: Escalation, actor: Actor, action: str) -> None:
-    """The procedure's answer (portal.case_actions) to this person taking this action now."""
-    reply = answer(escalation, procedure, actor, action)
+def _require(
+    procedure: Procedure, escalation: Escalation, actor: Actor, action: str, now: dt.datetime | None = None
+) -> None:
+    """The procedure's answer (portal.case_actions) to this person taking this action at `now`."""
+    reply = answer(escalation, procedure, actor, action, now)
     if not reply:
         raise WorkflowError(reply.reason)
 
@@ -467,6 +470,7 @@ def _finish(
     status: str,
     text: str,
     documents: tuple[str, ...] = (),
+    lessons: Lessons | None = None,
     **data,
 ) -> None:
     """End the current stage and the case: resolved, closed by decision, or withdrawn. Everyone involved so far
@@ -480,7 +484,7 @@ def _finish(
             escalation, status=status, outcome=text, closed_at=now, next_alert_at=None, contest_until=contest_until
         )
         _end_stage(escalation, ending, text, now)
-        _event(escalation, kind, actor, now, text, **data)
+        ended = _event(escalation, kind, actor, now, text, **data)
         asked = _documents(escalation, documents, escalation.stage_index, now)
         for party in other_side:
             for action in AFTER_RESOLUTION:
@@ -492,6 +496,7 @@ def _finish(
         everyone = everyone_so_far(procedure, escalation)
         outbox = _queue_to(escalation, kind, everyone, key, **context)
         outbox += _copies_of_outcome(procedure, escalation, everyone, documents, key, now)
+        outbox += record_lessons(procedure, escalation, ended, lessons, now)
     wake_sender(outbox)
     wake_renderer(asked)
 
@@ -558,13 +563,14 @@ def resolve(
     escalation: Escalation,
     actor: Actor,
     statement: str,
-    learning: str = "",
+    learning: Lessons | str = "",
     now: dt.datetime | None = None,
     outstanding: str = "",
     records: dict[str, str] | None = None,
 ) -> None:
     """Agreement reached at the current stage: the agreed outcome and how any outstanding issues will be pursued
-    (Salford 2.5) are the record."""
+    (Salford 2.5) are the record; any learning (points, a policy gap, a debrief) goes to the partnership."""
+    lessons = Lessons.of(learning)
     now = _now(now)
     statement = _required_text(statement, "the agreed outcome")
     _require(procedure, escalation, actor, "resolve")
@@ -578,7 +584,8 @@ def resolve(
         "resolved",
         statement,
         (*stage.resolve_documents, "resolution_record"),
-        learning=(learning or "").strip()[:MAX_TEXT],
+        lessons,
+        learning=lessons.points,
         outstanding=(outstanding or "").strip()[:MAX_TEXT],
         records=_stage_records(stage, records),
     )
@@ -591,14 +598,26 @@ def decide(
     decision: str,
     now: dt.datetime | None = None,
     records: dict[str, str] | None = None,
+    learning: Lessons | str = "",
 ) -> None:
-    """The final decision at the last stage closes the case."""
+    """The final decision at the last stage closes the case, with any learning for the partnership."""
     now = _now(now)
     decision = _required_text(decision, "the final decision")
     _require(procedure, escalation, actor, "decide")
     answers = _stage_records(procedure.stage(escalation.stage_index), records)
+    lessons = Lessons.of(learning)
     _finish(
-        procedure, escalation, actor, now, "decided", "closed", decision, procedure.final_documents, records=answers
+        procedure,
+        escalation,
+        actor,
+        now,
+        "decided",
+        "closed",
+        decision,
+        procedure.final_documents,
+        lessons,
+        records=answers,
+        **({"learning": lessons.points} if lessons.points else {}),
     )
 
 
@@ -642,7 +661,7 @@ def contest(
     """The other side says the resolution does not resolve it: the case reopens at the next stage."""
     now = _now(now)
     reason = _required_text(reason, "why it is not resolved")
-    _require(procedure, escalation, actor, "contest")
+    _require(procedure, escalation, actor, "contest", now)
     with database.atomic():
         _use_link(actor, escalation, now)
         links.supersede_links(escalation, escalation.stage_index, now)  # the others' agree / contest links
@@ -688,7 +707,7 @@ def flag_circumstance(
 def agree(procedure: Procedure, escalation: Escalation, actor: Actor, note: str = "", now=None) -> Event:
     """The other side confirms the resolution stands."""
     now = _now(now)
-    _require(procedure, escalation, actor, "agree")
+    _require(procedure, escalation, actor, "agree", now)
     with database.atomic():
         _use_link(actor, escalation, now)
         links.supersede_links(escalation, escalation.stage_index, now, recipient=actor.email)  # their contest link

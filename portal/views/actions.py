@@ -19,6 +19,7 @@ from forms.case_actions import (
     DecideForm,
     EscalateForm,
     ResolveForm,
+    lessons_from,
     stage_answers,
     with_stage_records,
 )
@@ -130,9 +131,9 @@ def link(token: str):
         actor = Actor.via_link(link)
         try:
             if link.action == "resolve":
-                learning = form.learning_details.data if form.learning.data == "yes" else ""
+                lessons = lessons_from(form)
                 outstanding = form.outstanding.data
-                resolve(procedure, case, actor, form.statement.data, learning, outstanding=outstanding, records=records)
+                resolve(procedure, case, actor, form.statement.data, lessons, outstanding=outstanding, records=records)
             elif link.action == "agree":
                 agree(procedure, case, actor, form.note.data)
             elif link.action == "contest":
@@ -141,7 +142,7 @@ def link(token: str):
                 named = named_from(form, procedure, missing)
                 escalate(procedure, case, actor, form.reason.data, named=named, records=records)
             else:
-                decide(procedure, case, actor, form.decision.data, records=records)
+                decide(procedure, case, actor, form.decision.data, records=records, learning=lessons_from(form))
             session["acted_link"] = link.id  # only this browser sees the confirmation
             return redirect(url_for("actions.done", token=token))
         except LinkRefused as refused:

@@ -15,6 +15,7 @@ from forms.case_actions import (
     RecordForm,
     ResolveForm,
     WithdrawForm,
+    lessons_from,
     stage_answers,
     with_stage_records,
 )
@@ -25,7 +26,7 @@ from portal.case_actions import Actor, allowed_actions, answer, describe_parties
 from portal.deadline_changes import current_schedule, running_pause
 from portal.history import stage_history
 from portal.mail import told
-from portal.models import Agency, Document, Escalation, Event, JointRaiser, ProcedureVersion, User, utcnow
+from portal.models import Agency, Document, Escalation, Event, JointRaiser, Learning, ProcedureVersion, User, utcnow
 from portal.registry import ProcedureUnavailable, registry
 from portal.routing import named_recipient, next_stage_people
 from portal.viewers import viewers
@@ -126,6 +127,7 @@ def case(reference: str):
             JointRaiser.select(JointRaiser, Agency).join(Agency, JOIN.LEFT_OUTER).where(JointRaiser.escalation == case)
         ),
         version=_version_note(case),
+        lessons=list(Learning.select().where(Learning.escalation == case).order_by(Learning.id)),
         told_imminent=told(case, "imminent_risk") if case.imminent_risk else [],
         told_circumstance=told(case, "specific_circumstance") if case.specific_circumstance else [],
         schedule=current_schedule(procedure, case) if procedure else None,
@@ -225,13 +227,12 @@ def act(reference: str, action: str):
                 add_record(procedure, case, actor, form.text.data, records=records)
                 flash("Your record was added.")
             elif action == "resolve":
-                learning = form.learning_details.data if form.learning.data == "yes" else ""
                 resolve(
                     procedure,
                     case,
                     actor,
                     form.statement.data,
-                    learning,
+                    lessons_from(form),
                     outstanding=form.outstanding.data,
                     records=records,
                 )
@@ -254,7 +255,7 @@ def act(reference: str, action: str):
                     "office and the partnership now."
                 )
             else:
-                decide(procedure, case, actor, form.decision.data, records=records)
+                decide(procedure, case, actor, form.decision.data, records=records, learning=lessons_from(form))
                 flash("The final decision is recorded and the case is closed.")
             return redirect(url_for("cases.case", reference=case.reference))
         except WorkflowError as error:

@@ -88,11 +88,13 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal.auth import init_auth
     from portal.security import init_security
+    from portal.throttle import init_throttle
     from portal.views import display, errors
 
     display.init_display(app)
     init_auth(app)
     init_security(app)
+    init_throttle(app)
     errors.init_errors(app)
 
     @app.before_request

@@ -74,4 +74,4 @@ def task_context() -> Iterator[Flask]:
             yield app
 
 
-from tasks import documents, mail, reminders  # noqa: E402, F401  (every task module registers with huey)
+from tasks import cleanup, documents, mail, reminders  # noqa: E402, F401  (every task module registers with huey)

@@ -12,6 +12,7 @@ from io import BytesIO
 from flask import Blueprint, current_app, redirect, render_template, request, send_file, session, url_for
 
 from forms.case_actions import AddressForm, AgreeForm, ContestForm, DecideForm, EscalateForm, ResolveForm
+from portal import throttle
 from portal.access import stage_party
 from portal.addresses import normalise_address
 from portal.auth import public
@@ -43,6 +44,8 @@ def _secure_recipient(link: ActionLink) -> bool:
 
 
 def _refused(refused: LinkRefused):
+    if refused.reason == "unknown":  # a guessed or mistyped token: guessing is throttled per client address
+        throttle.failed("link-address", throttle.client_address())
     link = refused.link
     case = link.escalation if link else None
     procedure = registry.of_case(case) if case else None
@@ -59,6 +62,7 @@ def _refused(refused: LinkRefused):
 @bp.route("/<token>", methods=["GET", "POST"])
 @public
 @keeps_answers
+@throttle.guarded("link-address")
 def link(token: str):
     try:
         link = find_link(token)
@@ -121,6 +125,7 @@ def link(token: str):
 
 @bp.get("/<token>/done")
 @public
+@throttle.guarded("link-address")
 def done(token: str):
     """The confirmation for the person who has just acted; for anyone else, the link's own page."""
     try:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, g, render_template, request
+from flask import Flask, abort, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from peewee import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from portal.auth import login_manager
 from portal.registry import ProcedureUnavailable
+from portal.throttle import Throttled
 
 log = logging.getLogger("portal.errors")
 DATABASE_DOWN = (OperationalError, InterfaceError)  # cannot connect, connection lost, database locked
@@ -59,6 +60,12 @@ def _page(status: int, title: str, body: str, reference: str = ""):
 
 
 def init_errors(app: Flask) -> None:
+    @app.before_request
+    def _no_nul_in_paths() -> None:
+        """No route has a NUL in its address, and PostgreSQL refuses one in a query: 404, not a 500."""
+        if "\x00" in request.path:
+            abort(404)
+
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
         log.warning("CSRF check failed endpoint=%s reason=%s", request.endpoint, error.description)
@@ -76,6 +83,12 @@ def init_errors(app: Flask) -> None:
         """An action on a case whose procedure cannot be loaded (the registry logged why): the case page still
         shows the record, with this reason."""
         return _page(503, "This case cannot be acted on at the moment", f"{error} Tell the portal's administrator.")
+
+    @app.errorhandler(Throttled)
+    def _throttled(error: Throttled):
+        log.warning("throttled endpoint=%s ip=%s", request.endpoint, request.remote_addr)
+        page, status = _page(429, "Too many attempts", error.description)
+        return page, status, {"Retry-After": str(error.retry_after)}
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

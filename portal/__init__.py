@@ -110,9 +110,9 @@ def create_app(config: dict | None = None) -> Flask:
     def _partnership() -> dict:
         return {"partnership_name": registry.current().partnership}
 
-    from portal.views import actions, admin, auth, cases, public, raising
+    from portal.views import accounts, actions, admin, auth, cases, public, raising
 
-    for blueprint in (public.bp, auth.bp, cases.bp, raising.bp, actions.bp, admin.bp):
+    for blueprint in (public.bp, auth.bp, cases.bp, raising.bp, actions.bp, admin.bp, accounts.bp):
         app.register_blueprint(blueprint)
 
     from portal.cli import register

@@ -107,8 +107,9 @@ def attempt_sign_in(email: str, password: str) -> User | None:
     buckets = throttle.sign_in_buckets(email, user)
     for kind, key in buckets:
         throttle.check(kind, key)
-    right = verify_password(user.password_hash if user else _DUMMY_HASH, password)  # unknown users cost the same
-    if user is None or not right or not user.active:
+    # An unknown account, or one whose owner has not set a password yet, costs the same hash check.
+    right = verify_password(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
+    if user is None or not user.password_hash or not right or not user.active:
         for kind, key in buckets:
             throttle.failed(kind, key)
         log.warning(

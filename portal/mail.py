@@ -100,6 +100,7 @@ SUBJECTS = {
     "still_overdue": "Still overdue",
     "not_escalated": "Not escalated in time",
     "copy_overdue": "Copy not sent in time",
+    "account_link": "Set your password",
 }
 # Mail about a case that has ended: no deadline to show.
 CLOSED_PURPOSES = {"resolved", "decided", "withdrawn", "document"}
@@ -250,6 +251,10 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         "moved_by": "",  # who escalated the case (or contested its resolution) to this stage
         "moved_why": "",  # their reason: free text, for secure addresses only
     }
+    if row.purpose == "account_link":
+        from portal.accounts import link_url
+
+        context |= {"set_password_url": link_url(ctx["account_link_id"]), "partnership": registry.current().partnership}
     if case is None:
         return context | {"reference": "", "stage_name": "", "due": "", "last_stage": False}
     procedure = _procedure(case)
@@ -598,7 +603,7 @@ def requeue(outbox_id: int, now: dt.datetime | None = None) -> None:
     wake_sender([outbox_id])
 
 
-_LINK_PATH = re.compile(r"/a/[A-Za-z0-9_-]{20,}")
+_LINK_PATH = re.compile(r"(/a|/account/password)/[A-Za-z0-9_-]{20,}")
 
 
 def message_for_reading(row: Outbox, app: Flask) -> EmailMessage:
@@ -616,7 +621,7 @@ def message_for_reading(row: Outbox, app: Flask) -> EmailMessage:
         if part.get_content_maintype() != "text":
             continue
         part.set_content(
-            _LINK_PATH.sub("/a/[link for the recipient only]", part.get_content()), subtype=part.get_content_subtype()
+            _LINK_PATH.sub(r"\1/[link for the recipient only]", part.get_content()), subtype=part.get_content_subtype()
         )
     return message
 

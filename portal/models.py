@@ -345,6 +345,7 @@ class AccountLink(BaseModel):
     """An emailed link to set a password (new account or reset): single use, short-lived, stored as a hash."""
 
     token_hash = CharField(max_length=64, unique=True)
+    salt = CharField(max_length=64)  # the token is HMAC(secret, salt): the sender rebuilds it, the database cannot
     user = ForeignKeyField(User, backref="account_links", on_delete="CASCADE")
     created_at = UTCDateTimeField(default=utcnow)
     expires_at = UTCDateTimeField()

@@ -20,6 +20,7 @@ def _tables(db):
 
     class AccountLink(Model):
         token_hash = CharField(max_length=64, unique=True)
+        salt = CharField(max_length=64)
         user = ForeignKeyField(User, on_delete="CASCADE")
         created_at = DateTimeField()
         expires_at = DateTimeField()

@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from forms.confirm import ConfirmForm
 from forms.raise_escalation import CATEGORIES, PAGES, CheckAnswersForm
-from portal.auth import restored_answers, signed_in
+from portal.auth import restored_answers, role_required
 from portal.db import database
 from portal.deadlines import schedule_stage
 from portal.mail import told
@@ -25,6 +25,7 @@ from portal.views.display import break_addresses
 from portal.views.errors import keeps_answers
 from portal.workflow import EscalationDetails, WorkflowError, raise_escalation, urgent_parties
 
+raisers = role_required("practitioner", "business_manager")  # administrators manage accounts, not cases
 bp = Blueprint("raise", __name__, url_prefix="/raise")
 FORMS = dict(PAGES)
 ORDER = [name for name, _ in PAGES]
@@ -92,7 +93,7 @@ def _missing_pages(answers: dict) -> list[str]:
 
 
 @bp.get("/")
-@signed_in
+@raisers
 def start():
     draft = _draft()
     resume = None
@@ -103,7 +104,7 @@ def start():
 
 
 @bp.post("/discard")
-@signed_in
+@raisers
 @keeps_answers
 def discard():
     if ConfirmForm().validate_on_submit():
@@ -113,7 +114,7 @@ def discard():
 
 
 @bp.route("/<page>", methods=["GET", "POST"])
-@signed_in
+@raisers
 @keeps_answers
 def question(page: str):
     if page not in FORMS:
@@ -226,7 +227,7 @@ def _summary(answers: dict) -> list[dict]:
 
 
 @bp.route("/check", methods=["GET", "POST"])
-@signed_in
+@raisers
 @keeps_answers
 def check():
     draft = _draft()
@@ -285,7 +286,7 @@ def _will_tell(procedure, answers: dict) -> dict[str, list[str]]:
 
 
 @bp.get("/done/<reference>")
-@signed_in
+@raisers
 def confirmation(reference: str):
     case = Escalation.get_or_none(Escalation.reference == reference, Escalation.raiser == current_user.id)
     if case is None:

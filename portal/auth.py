@@ -119,13 +119,14 @@ def attempt_sign_in(email: str, password: str) -> User | None:
             ",".join(kind for kind, _ in buckets),
         )
         return None
-    throttle.remember_device(user)
-    log.info("sign-in user_id=%s ip=%s", user.id, request.remote_addr)
+    log.info("password accepted user_id=%s ip=%s", user.id, request.remote_addr)
     return user
 
 
 def begin_session(user: User) -> None:
-    """A new session id at every sign-in; a stashed form survives the change."""
+    """A new session id at every sign-in; a stashed form survives the change. The browser is now known to the
+    account (portal/throttle.py)."""
+    throttle.remember_device(user)
     stash = session.get("stash")
     session.clear()
     with database.atomic():

@@ -10,7 +10,7 @@ from peewee import JOIN
 
 from forms.accounts import ROLE_NAMES, ChangeAccountForm, ChangePasswordForm, NewAccountForm, SetPasswordForm
 from forms.confirm import ConfirmForm
-from portal import accounts, throttle
+from portal import accounts, second_factor, throttle
 from portal.auth import public, role_required, signed_in
 from portal.models import Agency, User
 from portal.passwords import password_problem
@@ -109,6 +109,18 @@ def reset(user_id: int):
         flash(
             f"{user.name} has been emailed a link to set a new password. Their current password still works until then."
         )
+    return redirect(url_for("accounts.account", user_id=user.id))
+
+
+@bp.post("/admin/accounts/<int:user_id>/second-factor")
+@admin_only
+def remove_second_factor(user_id: int):
+    """For someone who lost their phone and their recovery codes: they set it up again at their next sign-in."""
+    user = _account(user_id)
+    if ConfirmForm().validate_on_submit() and user.totp_secret:
+        second_factor.remove(user)
+        log.info("second factor removed user_id=%s by user_id=%s", user.id, current_user.id)
+        flash(f"{user.name}'s second factor was removed.")
     return redirect(url_for("accounts.account", user_id=user.id))
 
 

@@ -88,6 +88,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal.auth import init_auth
     from portal.security import init_security
+    from portal.sso import init_sso
     from portal.throttle import init_throttle
     from portal.views import display, errors
 
@@ -95,6 +96,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_auth(app)
     init_security(app)
     init_throttle(app)
+    init_sso(app)
     errors.init_errors(app)
 
     @app.before_request

@@ -81,6 +81,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "SESSION_ABSOLUTE_HOURS": int(env("SESSION_ABSOLUTE_HOURS", "12")),
         # Roles that must use a second factor (comma-separated; empty for none): those who see every case.
         "SECOND_FACTOR_ROLES": _roles(env("SECOND_FACTOR_ROLES", "business_manager,admin")),
+        # Single sign-on with the council's OpenID Connect provider: off unless OIDC_ISSUER is set.
+        "OIDC_ISSUER": env("OIDC_ISSUER", ""),
+        "OIDC_CLIENT_ID": env("OIDC_CLIENT_ID", ""),
+        "OIDC_CLIENT_SECRET": env("OIDC_CLIENT_SECRET", ""),
+        "OIDC_NAME": env("OIDC_NAME", "your council account"),
     }
     config.update(overrides)
     config["SECRET_KEY"] = _secret_key(config, instance)

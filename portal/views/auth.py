@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from authlib.integrations.base_client import OAuthError
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from forms.sign_in import CodeForm, SecondFactorForm, SignInForm, SignOutForm
-from portal import second_factor, throttle
+from portal import second_factor, sso, throttle
 from portal.auth import attempt_sign_in, begin_session, finish_session, public, signed_in
 from portal.models import User
 
@@ -43,7 +45,42 @@ def sign_in():
         if user is not None:
             return _after_password(user, _safe_next(request.args.get("next")))
         form.email.errors.append("Enter a correct email address and password")
-    return render_template("auth/sign_in.html", form=form)
+    return render_template(
+        "auth/sign_in.html", form=form, sso_name=current_app.config["OIDC_NAME"] if sso.client() else ""
+    )
+
+
+@bp.get("/sign-in/sso")
+@public
+def sso_start():
+    council = sso.client()
+    if council is None:
+        abort(404)
+    return council.authorize_redirect(
+        current_app.config["BASE_URL"] + url_for("auth.sso_return"), nonce=secrets.token_urlsafe(16)
+    )
+
+
+@bp.get("/sign-in/sso/return")
+@public
+def sso_return():
+    """The provider sends the browser back here with a code; Authlib checks the state and the ID token's nonce."""
+    council = sso.client()
+    if council is None:
+        abort(404)
+    throttle.check("sign-in-address", throttle.client_address())
+    try:
+        token = council.authorize_access_token()
+        user = sso.account_for(token.get("userinfo") or {})
+    except OAuthError as error:
+        log.warning("single sign-on failed ip=%s: %s", request.remote_addr, error.error)
+        return render_template("auth/sso_refused.html", reason="Your council's sign-in did not complete."), 403
+    except sso.NotAllowed as refused:
+        throttle.failed("sign-in-address", throttle.client_address())
+        log.warning("single sign-on refused ip=%s", request.remote_addr)
+        return render_template("auth/sso_refused.html", reason=str(refused)), 403
+    log.info("single sign-on user_id=%s ip=%s", user.id, request.remote_addr)
+    return _after_password(user, url_for("cases.dashboard"))
 
 
 def _after_password(user: User, target: str):

@@ -117,3 +117,55 @@ def test_an_administrator_creates_an_account_and_its_owner_sets_a_password(porta
     portal.expect_heading("My escalations")
     portal.follow("Change your password")
     portal.expect_heading("Change your password")
+
+
+@pytest.fixture
+def council_provider(live_server):
+    """A local OpenID Connect provider (oidc-provider-mock) and the portal configured to use it."""
+    from oidc_provider_mock import User, run_server_in_thread
+
+    from portal.sso import init_sso
+
+    people = [
+        User(sub="bm-at-council", claims={"email": BUSINESS_MANAGER.upper(), "email_verified": True}),
+        User(sub="unconfirmed", claims={"email": ADMIN, "email_verified": False}),
+        User(sub="no-account", claims={"email": "someone.else@council.example", "email_verified": True}),
+    ]
+    app = live_server.app
+    with run_server_in_thread(user_claims=people) as server:
+        app.config.update(
+            OIDC_ISSUER=f"http://localhost:{server.server_port}",
+            OIDC_CLIENT_ID="portal",
+            OIDC_CLIENT_SECRET="portal-secret",
+            OIDC_NAME="Demo Council",
+        )
+        init_sso(app)
+        yield app.config["OIDC_ISSUER"]
+        app.extensions.pop("sso")
+        app.config["OIDC_ISSUER"] = ""
+
+
+@pytest.mark.parametrize(
+    ("subject", "outcome"),
+    [
+        ("bm-at-council", "All escalations"),
+        ("unconfirmed", "did not confirm an email address"),
+        ("no-account", "There is no active portal account for someone.else@council.example"),
+    ],
+)
+def test_single_sign_on_with_the_council_provider(portal, checks, council_provider, subject, outcome):
+    page = portal.page
+    portal.open("/sign-in")
+    page.get_by_role("button", name="Sign in with Demo Council").click()
+    page.get_by_role("button", name=subject, exact=True).click()  # the provider's page: sign in as this person
+    page.wait_for_url(re.compile(r"^http://127\.0\.0\.1"))
+    # The provider's page is the council's, not the portal's: it is not held to our checks (it loads a stylesheet
+    # from a CDN this machine cannot reach).
+    checks.loads = [url for url in checks.loads if not url.startswith(council_provider)]
+    checks.console_errors = [(text, url) for text, url in checks.console_errors if url.startswith(page.url[:22])]
+    portal.checks()
+    if outcome == "All escalations":
+        portal.expect_heading(outcome)
+    else:
+        portal.expect_heading("You cannot sign in this way")
+        expect(page.get_by_text(outcome)).to_be_visible()

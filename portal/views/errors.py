@@ -66,13 +66,23 @@ def init_errors(app: Flask) -> None:
         if "\x00" in request.path:
             abort(404)
 
+    def _throttled(error: Throttled):
+        log.warning("throttled endpoint=%s ip=%s", request.endpoint, request.remote_addr)
+        page, status = _page(429, "Too many attempts", error.description)
+        return page, status, {"Retry-After": str(error.retry_after)}
+
+    app.register_error_handler(Throttled, _throttled)
+
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
         log.warning("CSRF check failed endpoint=%s reason=%s", request.endpoint, error.description)
         view = app.view_functions.get(request.endpoint or "")
         if view is not None and getattr(view, "keeps_answers", False):
             g.csrf_failed = error.description  # PortalForm words its message by this reason
-            response = app.make_response(view(**(request.view_args or {})))
+            try:
+                response = app.make_response(view(**(request.view_args or {})))
+            except Throttled as throttled:  # raised inside this handler, Flask would not route it to its own
+                return _throttled(throttled)
             response.status_code = 400
             return response
         title, body = CSRF_PAGES.get(error.description, CSRF_PAGES[None])
@@ -83,12 +93,6 @@ def init_errors(app: Flask) -> None:
         """An action on a case whose procedure cannot be loaded (the registry logged why): the case page still
         shows the record, with this reason."""
         return _page(503, "This case cannot be acted on at the moment", f"{error} Tell the portal's administrator.")
-
-    @app.errorhandler(Throttled)
-    def _throttled(error: Throttled):
-        log.warning("throttled endpoint=%s ip=%s", request.endpoint, request.remote_addr)
-        page, status = _page(429, "Too many attempts", error.description)
-        return page, status, {"Retry-After": str(error.retry_after)}
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

@@ -107,3 +107,11 @@ def test_guessing_emailed_links_gets_429(app, clock):
     assert other.get("/a/anything", environ_base={"REMOTE_ADDR": "203.0.113.10"}).status_code == 404
     clock.shift(dt.timedelta(minutes=1))
     assert guesser.get("/a/anything", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 404
+
+
+def test_a_throttled_client_whose_link_form_expired_gets_429_not_500(app, clock):
+    guesser = app.test_client()
+    for n in range(20):
+        guesser.get(f"/a/unknown{n}", environ_base={"REMOTE_ADDR": "203.0.113.11"})
+    response = guesser.post("/a/unknown", data={"statement": "x"}, environ_base={"REMOTE_ADDR": "203.0.113.11"})
+    assert response.status_code == 429

@@ -115,3 +115,26 @@ def test_a_throttled_client_whose_link_form_expired_gets_429_not_500(app, clock)
         guesser.get(f"/a/unknown{n}", environ_base={"REMOTE_ADDR": "203.0.113.11"})
     response = guesser.post("/a/unknown", data={"statement": "x"}, environ_base={"REMOTE_ADDR": "203.0.113.11"})
     assert response.status_code == 429
+
+
+@pytest.mark.redis
+def test_with_redis_configured_the_counters_live_there(database_url, tmp_path, people, clock):
+    """Several web servers share one Redis (the huey one): a guess counted on one is seen by all."""
+    import os
+    import uuid
+
+    from tests.conftest import test_app
+
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if not redis_url:
+        pytest.skip("TEST_REDIS_URL is not set: the Redis run is skipped")
+    name = f"throttle-test-{uuid.uuid4().hex[:8]}"  # its own keys in a shared Redis database
+    first, second = (test_app(database_url, tmp_path / n, HUEY_URL=redis_url, HUEY_NAME=name) for n in "ab")
+    client = first.test_client()
+    csrf = token(client, "/sign-in")
+    for n in range(5):
+        attempt(client, people["raiser"].email, WRONG, f"192.0.2.{n}", csrf)
+    other = second.test_client()
+    assert attempt(other, people["raiser"].email, WRONG, "192.0.2.99", token(other, "/sign-in")).status_code == 429
+    with database.connection_context():
+        assert ThrottleCount.select().count() == 0

@@ -100,8 +100,8 @@ SUBJECTS = {
     "still_overdue": "Still overdue",
     "not_escalated": "Not escalated in time",
     "copy_overdue": "Copy not sent in time",
-    "account_link": "Set your password",
 }
+ACCOUNT_SUBJECTS = {"account_link": "Set your password"}  # mail about someone's account, not a case
 # Mail about a case that has ended: no deadline to show.
 CLOSED_PURPOSES = {"resolved", "decided", "withdrawn", "document"}
 # Mail for the raiser and the Business Manager, who have accounts: it links to the case page.
@@ -322,7 +322,7 @@ def build_message(row: Outbox, app: Flask) -> EmailMessage:
         to = Address(display_name=header_text(row.recipient_name), addr_spec=header_text(row.recipient_email))
     except (ValueError, IndexError) as error:
         raise DeliveryError(f"invalid recipient address: {error}", permanent=True) from error
-    subject = SUBJECTS.get(row.purpose, "Escalation update")
+    subject = SUBJECTS.get(row.purpose) or ACCOUNT_SUBJECTS.get(row.purpose, "Escalation update")
     if context["reference"]:
         subject += f": {context['reference']}"
     if context["stage_name"]:

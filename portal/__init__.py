@@ -97,11 +97,15 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.auth import init_auth
     from portal.security import init_security
     from portal.service_status import init_service_status
+    from portal.sso import init_sso
+    from portal.throttle import init_throttle
     from portal.views import display, errors
 
     display.init_display(app)
     init_auth(app)
     init_security(app)
+    init_throttle(app)
+    init_sso(app)
     init_service_status(app)
     errors.init_errors(app)
 
@@ -118,9 +122,9 @@ def create_app(config: dict | None = None) -> Flask:
     def _partnership() -> dict:
         return {"partnership_name": registry.current().partnership}
 
-    from portal.views import actions, admin, auth, cases, deadlines, governance, public, raising, reports
+    from portal.views import accounts, actions, admin, auth, cases, deadlines, governance, public, raising, reports
 
-    blueprints = (public, auth, cases, raising, actions, admin, governance, deadlines, reports)
+    blueprints = (public, auth, cases, raising, actions, admin, governance, deadlines, reports, accounts)
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
 

@@ -1,4 +1,4 @@
-"""Signing in and out: argon2id passwords, lockout after repeated failures, server-side sessions,
+"""Signing in and out: argon2id passwords, throttled guessing (portal/throttle.py), server-side sessions,
 and answers kept when a session expired mid-form."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from flask import Flask, abort, current_app, flash, g, redirect, request, sessio
 from flask_login import LoginManager, current_user, login_user, logout_user
 from werkzeug.datastructures import MultiDict
 
+from portal import throttle
 from portal.db import database
 from portal.models import FormStash, User, utcnow
 from portal.sessions import end_session, session_user, start_session
@@ -21,8 +22,6 @@ from portal.users import hash_password, verify_password
 
 log = logging.getLogger("portal.auth")
 login_manager = LoginManager()
-MAX_FAILURES = 5
-LOCKOUT = dt.timedelta(minutes=15)
 STASH_LIFETIME = dt.timedelta(hours=24)
 # The most a form stash may hold: the largest form's own limits (three answers of 5,000 characters) with room for
 # its short fields. Anything bigger was not typed into a portal form, and is not kept.
@@ -80,6 +79,11 @@ def _stash(form: MultiDict) -> bool:
     return True
 
 
+def remove_old_stashes() -> int:
+    """Stashes nobody came back for within STASH_LIFETIME (the hourly clean-up task)."""
+    return FormStash.delete().where(FormStash.created_at < utcnow() - STASH_LIFETIME).execute()
+
+
 def restored_answers() -> MultiDict | None:
     """Answers stashed for this page before sign-in, once per request (every form the page builds gets them);
     None when there are none."""
@@ -105,40 +109,33 @@ def _take_stash() -> MultiDict | None:
 
 
 def attempt_sign_in(email: str, password: str) -> User | None:
-    """The user, if the password is right and the account is neither disabled nor locked."""
-    now = utcnow()
-    user = User.get_or_none(User.email == email.strip().lower())
-    if user is None:
-        verify_password(_DUMMY_HASH, password)
-        log.warning("sign-in failed: unknown account ip=%s", request.remote_addr)
-        return None
-    if user.locked_until and user.locked_until > now:
-        verify_password(_DUMMY_HASH, password)
-        log.warning("sign-in refused: account locked user_id=%s ip=%s", user.id, request.remote_addr)
-        return None
-    if not verify_password(user.password_hash, password) or not user.active:
-        failures = user.failed_logins + 1
-        locked = now + LOCKOUT if failures >= MAX_FAILURES else None
-        with database.atomic():
-            User.update(failed_logins=0 if locked else failures, locked_until=locked).where(
-                User.id == user.id
-            ).execute()
+    """The user, if the password is right and the account is active; raises Throttled (429) while guesses from
+    here at this account are throttled, before any password is checked."""
+    email = email.strip().lower()
+    user = User.get_or_none(User.email == email)
+    buckets = throttle.sign_in_buckets(email, user)
+    for kind, key in buckets:
+        throttle.check(kind, key)
+    # An unknown account, or one whose owner has not set a password yet, costs the same hash check.
+    right = verify_password(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
+    if user is None or not user.password_hash or not right or not user.active:
+        for kind, key in buckets:
+            throttle.failed(kind, key)
         log.warning(
-            "sign-in failed user_id=%s ip=%s failures=%s%s",
-            user.id,
+            "sign-in failed user_id=%s ip=%s buckets=%s",
+            user.id if user else "unknown",
             request.remote_addr,
-            failures,
-            " locked for 15 minutes" if locked else "",
+            ",".join(kind for kind, _ in buckets),
         )
         return None
-    with database.atomic():
-        User.update(failed_logins=0, locked_until=None).where(User.id == user.id).execute()
-    log.info("sign-in user_id=%s ip=%s", user.id, request.remote_addr)
+    log.info("password accepted user_id=%s ip=%s", user.id, request.remote_addr)
     return user
 
 
 def begin_session(user: User) -> None:
-    """A new session id at every sign-in; a stashed form survives the change."""
+    """A new session id at every sign-in; a stashed form survives the change. The browser is now known to the
+    account (portal/throttle.py)."""
+    throttle.remember_device(user)
     stash = session.get("stash")
     session.clear()
     with database.atomic():

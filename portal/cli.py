@@ -15,8 +15,9 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from peewee import PeeweeException
+from peewee import JOIN, PeeweeException
 
+from portal import accounts
 from portal.config import ROOT
 from portal.db import database
 from portal.deadlines import timeline
@@ -25,6 +26,7 @@ from portal.demo_history import write_history
 from portal.directory import directory_gaps, import_rows, parse_csv
 from portal.documents import retry_failed
 from portal.governance_commands import COMMANDS
+from portal.models import Agency, User
 from portal.procedure import ProcedureError, preset_ids, resolve_procedure
 from portal.registry import cases_on_other_versions
 from portal.users import ROLES, UserError, create_user
@@ -221,21 +223,87 @@ def _echo_working(lines: list[str]) -> None:
         click.echo(f"              {line}")
 
 
+def _account_or_exit(email: str):
+    try:
+        return accounts.find_user(email)
+    except UserError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """Every account: email, role, agency, status."""
+    with database.connection_context():
+        for user in User.select(User, Agency).join(Agency, join_type=JOIN.LEFT_OUTER).order_by(User.email):
+            status = "disabled" if not user.active else "no password yet" if not user.password_hash else "active"
+            second = ", second factor" if user.totp_secret else ""
+            agency = user.agency.name if user.agency_id else "-"
+            click.echo(f"{user.email:<40} {user.role:<17} {agency:<30} {status}{second}")
+
+
 @users_cli.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(ROLES), default="practitioner", show_default=True)
 @click.option("--name", default="", help="Full name (defaults to the part of the address before @).")
 @click.option("--agency", default="", help="Agency name (created if new).")
-@click.password_option(help="Prompted for when not given.")
-def users_create(email: str, role: str, name: str, agency: str, password: str) -> None:
-    """Create a user account."""
+@click.option("--password", default=None, help="Set this password instead of emailing a set-password link.")
+def users_create(email: str, role: str, name: str, agency: str, password: str | None) -> None:
+    """Create an account and email its owner a link to set their password (single use, 24 hours)."""
     try:
         with database.connection_context():
-            user = create_user(email, password, role=role, name=name, agency_name=agency)
+            if password is None:
+                user = accounts.create_account(email, name, role, agency)
+            else:
+                user = create_user(email, password, role=role, name=name, agency_name=agency)
     except UserError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
-    click.echo(f"created {user.role} {user.email}")
+    click.echo(f"created {user.role} {user.email}" + ("" if password else "; a set-password link was emailed"))
+
+
+@users_cli.command("change")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default=None, help="The new role (unchanged if not given).")
+@click.option("--agency", default=None, help="The new agency's name (created if new; '' for none).")
+def users_change(email: str, role: str | None, agency: str | None) -> None:
+    """Change an account's role or agency."""
+    with database.connection_context():
+        user = _account_or_exit(email)
+        new_agency = (user.agency.name if user.agency_id else "") if agency is None else agency
+        accounts.change_account(user, role or user.role, new_agency)
+        click.echo(f"{user.email}: {role or user.role}, {new_agency or 'no agency'}")
+
+
+@users_cli.command("disable")
+@click.argument("email")
+def users_disable(email: str) -> None:
+    """Disable an account: its sessions end at once and it cannot sign in."""
+    with database.connection_context():
+        accounts.set_active(_account_or_exit(email), False)
+    click.echo(f"disabled {email.strip().lower()}; its sessions have ended")
+
+
+@users_cli.command("enable")
+@click.argument("email")
+def users_enable(email: str) -> None:
+    """Enable a disabled account again."""
+    with database.connection_context():
+        accounts.set_active(_account_or_exit(email), True)
+    click.echo(f"enabled {email.strip().lower()}")
+
+
+@users_cli.command("reset")
+@click.argument("email")
+def users_reset(email: str) -> None:
+    """Email the account's owner a link to set a new password (single use, 24 hours)."""
+    with database.connection_context():
+        user = _account_or_exit(email)
+        if not user.active:
+            click.echo(f"error: {user.email} is disabled: enable it first", err=True)
+            sys.exit(1)
+        accounts.send_password_link(user, "reset")
+    click.echo(f"a set-password link was emailed to {user.email}")
 
 
 @demo_cli.command("seed")

@@ -21,6 +21,16 @@ def _flag(name: str, default: bool) -> bool:
     return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _roles(value: str) -> tuple[str, ...]:
+    roles = tuple(role.strip() for role in value.split(",") if role.strip())
+    unknown = [role for role in roles if role not in ("practitioner", "business_manager", "admin")]
+    if unknown:
+        raise ConfigError(
+            f"SECOND_FACTOR_ROLES: unknown role {unknown[0]!r}: use practitioner, business_manager, admin"
+        )
+    return roles
+
+
 def _development_secret(instance: Path) -> str:
     """A random key kept in instance/ so sessions and links survive a restart of the demo."""
     instance.mkdir(parents=True, exist_ok=True)
@@ -70,6 +80,13 @@ def load_config(overrides: dict | None = None) -> dict:
         "LINK_GRACE_HOURS": int(env("LINK_GRACE_HOURS", "72")),
         "SESSION_IDLE_MINUTES": int(env("SESSION_IDLE_MINUTES", "30")),
         "SESSION_ABSOLUTE_HOURS": int(env("SESSION_ABSOLUTE_HOURS", "12")),
+        # Roles that must use a second factor (comma-separated; empty for none): those who see every case.
+        "SECOND_FACTOR_ROLES": _roles(env("SECOND_FACTOR_ROLES", "business_manager,admin")),
+        # Single sign-on with the council's OpenID Connect provider: off unless OIDC_ISSUER is set.
+        "OIDC_ISSUER": env("OIDC_ISSUER", ""),
+        "OIDC_CLIENT_ID": env("OIDC_CLIENT_ID", ""),
+        "OIDC_CLIENT_SECRET": env("OIDC_CLIENT_SECRET", ""),
+        "OIDC_NAME": env("OIDC_NAME", "your council account"),
         "TRUSTED_PROXIES": env("TRUSTED_PROXIES", ""),  # portal/proxy.py: a hop count or the proxies' addresses
         "RETENTION_YEARS": int(env("RETENTION_YEARS", "6")),  # after closure; a procedure file's retention_years wins
     }

@@ -146,8 +146,8 @@ def use_link(link: ActionLink, now: dt.datetime) -> None:
 
 def address_matches(link: ActionLink, typed: str, now: dt.datetime | None = None) -> bool:
     """Whether someone at a link typed the address it was sent to, before it shows a child's details to an address
-    not approved for them. A wrong one is counted on the case (an event, without what was typed): the one place
-    where wrong tries are seen, and where slowing them down belongs."""
+    not approved for them. A wrong one is counted on the case (an event, without what was typed); the views slow
+    repeated wrong tries down with the sign-in throttle."""
     try:
         matches = normalise_address(typed or "") == link.recipient_email.strip().lower()
     except InvalidAddress:

@@ -103,6 +103,7 @@ SUBJECTS = {
     "learning": "Learning for the partnership",
     "quarterly_report": "Quarterly report on escalations",
 }
+ACCOUNT_SUBJECTS = {"account_link": "Set your password"}  # mail about someone's account, not a case
 # Mail about a case that has ended: no deadline to show.
 CLOSED_PURPOSES = {"resolved", "decided", "withdrawn", "document", "learning"}
 # Mail for the raiser and the Business Manager, who have accounts: it links to the case page.
@@ -259,6 +260,10 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         if (report_path := str(ctx.get("report_url_path", ""))).startswith("/")
         else "",
     }
+    if row.purpose == "account_link":
+        from portal.accounts import link_url
+
+        context |= {"set_password_url": link_url(ctx["account_link_id"]), "partnership": registry.current().partnership}
     if case is None:
         return context | {
             "reference": "",
@@ -342,7 +347,7 @@ def build_message(row: Outbox, app: Flask) -> EmailMessage:
         to = Address(display_name=header_text(row.recipient_name), addr_spec=header_text(row.recipient_email))
     except (ValueError, IndexError) as error:
         raise DeliveryError(f"invalid recipient address: {error}", permanent=True) from error
-    subject = SUBJECTS.get(row.purpose, "Escalation update")
+    subject = SUBJECTS.get(row.purpose) or ACCOUNT_SUBJECTS.get(row.purpose, "Escalation update")
     if context["reference"]:
         subject += f": {context['reference']}"
     if context["stage_name"]:
@@ -623,12 +628,12 @@ def requeue(outbox_id: int, now: dt.datetime | None = None) -> None:
     wake_sender([outbox_id])
 
 
-_LINK_PATH = re.compile(r"/a/[A-Za-z0-9_-]{20,}")
+_LINK_PATH = re.compile(r"(/a|/account/password)/[A-Za-z0-9_-]{20,}")
 
 
 def envelope_subject(row: Outbox) -> str:
     """The subject an envelope shows: the purpose and the reference, never the child (select the case with the row)."""
-    subject = SUBJECTS.get(row.purpose, "Escalation update")
+    subject = SUBJECTS.get(row.purpose) or ACCOUNT_SUBJECTS.get(row.purpose, "Escalation update")
     return f"{subject}: {row.escalation.reference}" if row.escalation_id else subject
 
 
@@ -640,7 +645,7 @@ def message_for_reading(row: Outbox, app: Flask) -> EmailMessage:
         if part.get_content_maintype() != "text":
             continue
         part.set_content(
-            _LINK_PATH.sub("/a/[link for the recipient only]", part.get_content()), subtype=part.get_content_subtype()
+            _LINK_PATH.sub(r"\1/[link for the recipient only]", part.get_content()), subtype=part.get_content_subtype()
         )
     return message
 

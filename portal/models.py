@@ -81,9 +81,9 @@ class User(UserMixin, BaseModel):
     job_title = CharField(max_length=200, default="")
     phone = CharField(max_length=60, default="")
     active = BooleanField(default=True)
-    failed_logins = IntegerField(default=0)
-    locked_until = UTCDateTimeField(null=True)
     created_at = UTCDateTimeField(default=utcnow)
+    totp_secret = CharField(max_length=64, default="")  # base32; empty until the user sets up a second factor
+    totp_last_step = IntegerField(default=0)  # the last code's time step: a code works once
 
     @property
     def is_active(self) -> bool:
@@ -413,6 +413,33 @@ class QuarterlyReport(BaseModel):
     document = ForeignKeyField(Document, null=True, backref="+", on_delete="SET NULL")
 
 
+class ThrottleCount(BaseModel):
+    """A rate-limit counter (portal/throttle.py) when Redis is not configured; `key` holds no address in clear."""
+
+    key = CharField(max_length=200, unique=True)
+    count = IntegerField(default=0)
+    expires_at = UTCDateTimeField(index=True)
+
+
+class AccountLink(BaseModel):
+    """An emailed link to set a password (new account or reset): single use, short-lived, stored as a hash."""
+
+    token_hash = CharField(max_length=64, unique=True)
+    salt = CharField(max_length=64)  # the token is HMAC(secret, salt): the sender rebuilds it, the database cannot
+    user = ForeignKeyField(User, backref="account_links", on_delete="CASCADE")
+    created_at = UTCDateTimeField(default=utcnow)
+    expires_at = UTCDateTimeField()
+    used_at = UTCDateTimeField(null=True)
+
+
+class RecoveryCode(BaseModel):
+    """A one-time code that stands in for the authenticator app; only its hash is kept."""
+
+    user = ForeignKeyField(User, backref="recovery_codes", on_delete="CASCADE")
+    code_hash = CharField(max_length=64)
+    used_at = UTCDateTimeField(null=True)
+
+
 class Heartbeat(BaseModel):
     """When a periodic job last ran (the reminder sweep writes `reminders`), so the admin page can alert."""
 
@@ -443,4 +470,7 @@ MODELS = [
     Heartbeat,
     Learning,
     QuarterlyReport,
+    ThrottleCount,
+    AccountLink,
+    RecoveryCode,
 ]

@@ -36,6 +36,12 @@ def end_all_sessions(user: User) -> None:
     UserSession.delete().where(UserSession.user == user).execute()
 
 
+def end_other_sessions(user: User, keep: str | None) -> None:
+    """Every session of the user's but this one (after they change their password)."""
+    others = UserSession.delete().where(UserSession.user == user)
+    (others.where(UserSession.token_hash != _hash(keep)) if keep else others).execute()
+
+
 def session_user(
     token: str | None, idle: dt.timedelta, absolute: dt.timedelta, now: dt.datetime | None = None
 ) -> User | None:

@@ -8,9 +8,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from portal.addresses import InvalidAddress, normalise_address
 from portal.db import database
 from portal.models import Agency, User
+from portal.passwords import password_problem
 
 ROLES = User.ROLES
-MIN_PASSWORD = 12
 _hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4
 
 
@@ -29,15 +29,18 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def create_user(email: str, password: str, role: str = "practitioner", name: str = "", agency_name: str = "") -> User:
+def create_user(
+    email: str, password: str | None, role: str = "practitioner", name: str = "", agency_name: str = ""
+) -> User:
+    """An account; with no password, it cannot sign in until its owner sets one (portal/accounts.py)."""
     try:
         email = normalise_address(email)
     except InvalidAddress as error:
         raise UserError(f"{email.strip()!r} is not an email address ({error})") from None
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"the password must be at least {MIN_PASSWORD} characters")
+    if password is not None and (problem := password_problem(password, email)):
+        raise UserError(problem)
     if User.select().where(User.email == email).exists():
         raise UserError(f"{email} already has an account")
     with database.atomic():
@@ -46,6 +49,6 @@ def create_user(email: str, password: str, role: str = "practitioner", name: str
             email=email,
             name=name.strip() or email.split("@")[0],
             role=role,
-            password_hash=hash_password(password),
+            password_hash=hash_password(password) if password is not None else "",
             agency=agency,
         )

@@ -76,4 +76,4 @@ def task_context() -> Iterator[Flask]:
             yield app
 
 
-from tasks import documents, mail, reminders, reports  # noqa: E402, F401  (every task module registers with huey)
+from tasks import cleanup, documents, mail, reminders, reports  # noqa: E402, F401  (every task module registers with huey)

@@ -23,6 +23,7 @@ from forms.case_actions import (
     stage_answers,
     with_stage_records,
 )
+from portal import throttle
 from portal.access import stage_party
 from portal.auth import public
 from portal.case_actions import Actor, answer
@@ -79,6 +80,8 @@ def _typed(link: ActionLink | None) -> list[tuple[str, str]]:
 
 
 def _refused(refused: LinkRefused):
+    if refused.reason == "unknown":  # a guessed or mistyped token: guessing is throttled per client address
+        throttle.failed("link-address", throttle.client_address())
     link = refused.link
     case = link.escalation if link else None
     procedure = registry.of_case(case) if case else None
@@ -102,6 +105,7 @@ def _refused(refused: LinkRefused):
 @bp.route("/<token>", methods=["GET", "POST"])
 @public
 @keeps_answers
+@throttle.guarded("link-address")
 def link(token: str):
     try:
         link = find_link(token)
@@ -180,9 +184,21 @@ def _address_page(link: ActionLink, form: AddressForm, procedure, status: int = 
     return _page(html, status)
 
 
+def _right_address(link: ActionLink, typed: str) -> bool:
+    """The typed address checked against the link's; wrong tries slow down this link and this client (429),
+    never the real recipient typing the right address from their own mail."""
+    throttle.check("link-check", str(link.id))
+    if address_matches(link, typed):
+        return True
+    throttle.failed("link-check", str(link.id))
+    throttle.failed("link-address", throttle.client_address())
+    return False
+
+
 @bp.post("/<token>/address")
 @public
 @keeps_answers
+@throttle.guarded("link-address")
 def confirm_address(token: str):
     """The address the link was sent to, typed before the record is shown to an address not approved for a child's
     details (as GOV.UK Notify asks before a document download). Wrong tries are refused and counted."""
@@ -194,7 +210,7 @@ def confirm_address(token: str):
         abort(404)
     form = AddressForm()
     if form.validate_on_submit():
-        if address_matches(link, form.email.data):
+        if _right_address(link, form.email.data):
             session["confirmed_links"] = [*session.get("confirmed_links", [])[-19:], link.id]
             return redirect(url_for("actions.link", token=token))
         log.warning("emailed link: an address that is not the recipient's was typed for link %s", link.id)
@@ -228,6 +244,7 @@ def document(token: str, document_id: int):
 
 @bp.get("/<token>/done")
 @public
+@throttle.guarded("link-address")
 def done(token: str):
     """The confirmation for the person who has just acted; for anyone else, the link's own page."""
     try:
@@ -257,7 +274,7 @@ def _copy_of_document(link: ActionLink, case):
         return _refused(LinkRefused("unknown", link))
     form = AddressForm()
     if form.validate_on_submit():
-        if address_matches(link, form.email.data):
+        if _right_address(link, form.email.data):
             record_view(case, Actor.via_link(link), document=document.kind, via="emailed link")
             response = send_file(
                 BytesIO(document.content),

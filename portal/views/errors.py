@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, g, render_template, request
+from flask import Flask, abort, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from peewee import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from portal.auth import login_manager
 from portal.registry import ProcedureUnavailable
+from portal.throttle import Throttled
 
 log = logging.getLogger("portal.errors")
 DATABASE_DOWN = (OperationalError, InterfaceError)  # cannot connect, connection lost, database locked
@@ -59,13 +60,29 @@ def _page(status: int, title: str, body: str, reference: str = ""):
 
 
 def init_errors(app: Flask) -> None:
+    @app.before_request
+    def _no_nul_in_paths() -> None:
+        """No route has a NUL in its address, and PostgreSQL refuses one in a query: 404, not a 500."""
+        if "\x00" in request.path:
+            abort(404)
+
+    def _throttled(error: Throttled):
+        log.warning("throttled endpoint=%s ip=%s", request.endpoint, request.remote_addr)
+        page, status = _page(429, "Too many attempts", error.description)
+        return page, status, {"Retry-After": str(error.retry_after)}
+
+    app.register_error_handler(Throttled, _throttled)
+
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
         log.warning("CSRF check failed endpoint=%s reason=%s", request.endpoint, error.description)
         view = app.view_functions.get(request.endpoint or "")
         if view is not None and getattr(view, "keeps_answers", False):
             g.csrf_failed = error.description  # PortalForm words its message by this reason
-            response = app.make_response(view(**(request.view_args or {})))
+            try:
+                response = app.make_response(view(**(request.view_args or {})))
+            except Throttled as throttled:  # raised inside this handler, Flask would not route it to its own
+                return _throttled(throttled)
             response.status_code = 400
             return response
         title, body = CSRF_PAGES.get(error.description, CSRF_PAGES[None])

@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from forms.confirm import ConfirmForm
 from forms.raise_escalation import CATEGORIES, NOT_LISTED, PAGES, SUBJECTS, CheckAnswersForm
-from portal.auth import signed_in
+from portal.auth import role_required
 from portal.db import database
 from portal.deadlines import schedule_stage
 from portal.mail import told
@@ -25,6 +25,7 @@ from portal.views.display import break_addresses
 from portal.views.errors import keeps_answers
 from portal.workflow import EscalationDetails, WorkflowError, raise_escalation, urgent_parties
 
+raisers = role_required("practitioner", "business_manager")  # administrators manage accounts, not cases
 bp = Blueprint("raise", __name__, url_prefix="/raise")
 FORMS = dict(PAGES)
 ORDER = [name for name, _ in PAGES]
@@ -137,7 +138,7 @@ def _resume(draft: Draft) -> str:
 
 
 @bp.get("/")
-@signed_in
+@raisers
 def start():
     drafts = [
         {"draft": d, "resume": _resume(d)} for d in _drafts().order_by(Draft.updated_at.desc()).limit(MAX_DRAFTS_LISTED)
@@ -146,7 +147,7 @@ def start():
 
 
 @bp.route("/discard", methods=["GET", "POST"])
-@signed_in
+@raisers
 def discard():
     """Asks first: one press must not throw away answers typed over ten minutes."""
     draft = _draft()
@@ -162,7 +163,7 @@ def discard():
 
 
 @bp.route("/<page>", methods=["GET", "POST"])
-@signed_in
+@raisers
 @keeps_answers
 def question(page: str):
     if page not in FORMS:
@@ -290,7 +291,7 @@ def _summary(draft: Draft) -> list[dict]:
 
 
 @bp.route("/check", methods=["GET", "POST"])
-@signed_in
+@raisers
 @keeps_answers
 def check():
     draft = _draft()
@@ -363,7 +364,7 @@ def _will_tell(procedure, answers: dict) -> dict[str, list[str]]:
 
 
 @bp.get("/done/<reference>")
-@signed_in
+@raisers
 def confirmation(reference: str):
     case = Escalation.get_or_none(Escalation.reference == reference, Escalation.raiser == current_user.id)
     if case is None:

@@ -11,7 +11,7 @@ from playhouse.schema_diff import diff_models
 
 from portal.cli import migration_runner
 from portal.db import database, init_database, make_database
-from portal.models import MODELS, Agency, Escalation, ProcedureVersion, User
+from portal.models import MODELS, Agency, Escalation, ProcedureVersion
 from portal.procedure import PRESETS_DIR, resolve_procedure
 from tests import factories
 
@@ -52,7 +52,7 @@ def test_naive_times_are_refused_by_the_database_layer(db):
     agency = Agency.create(name="Somewhere")
     user = factories.user(agency_=agency)
     with pytest.raises(ValueError, match="naive"):
-        user.locked_until = dt.datetime(2026, 1, 1, 12, 0)
+        user.created_at = dt.datetime(2026, 1, 1, 12, 0)
         user.save()
 
 
@@ -74,7 +74,11 @@ def test_cases_raised_before_versions_are_pinned_to_their_preset_by_the_upgrade(
     with database.connection_context():
         runner = migration_runner()
         runner.up(target="0003_sweep_heartbeat")
-        raiser = User.insert(email="a@b.example", name="A").execute()
+        database.execute_sql(
+            'INSERT INTO "user" (email, name, role, password_hash, job_title, phone, active, failed_logins, created_at)'
+            " VALUES ('a@b.example', 'A', 'practitioner', '', '', '', TRUE, 0, '2026-01-01 00:00:00')"
+        )
+        raiser = database.execute_sql('SELECT id FROM "user"').fetchone()[0]
         for n, procedure_id in enumerate(("hounslow", "retired-file"), start=1):
             insert_as_of_today(
                 "escalation",

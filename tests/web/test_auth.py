@@ -1,4 +1,4 @@
-"""Signing in and out: lockout, fixation, copied cookies, idle and absolute expiry."""
+"""Signing in and out: fixation, copied cookies, idle and absolute expiry."""
 
 from __future__ import annotations
 
@@ -42,20 +42,6 @@ def test_empty_sign_in_shows_the_error_summary(client):
     html = response.get_data(as_text=True)
     assert "There is a problem" in html and "Enter your email address" in html and "Enter your password" in html
     assert "<title>Error: Sign in" in html
-
-
-def test_five_failures_lock_the_account_for_fifteen_minutes(client, people, caplog):
-    raiser = people["raiser"]
-    with time_machine.travel(dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC), tick=False) as clock:
-        for _ in range(5):
-            sign_in(client, raiser, "wrong password")
-        assert sign_in(client, raiser).headers.get("Location") is None  # locked: right password refused
-        assert "locked for 15 minutes" in caplog.text
-        assert raiser.email not in caplog.text  # logs carry the user id, not the address
-        clock.shift(dt.timedelta(minutes=16))
-        assert sign_in(client, raiser).headers["Location"] == "/cases/"
-    with database.connection_context():
-        assert User.get_by_id(raiser.id).failed_logins == 0
 
 
 def test_a_new_session_id_at_every_sign_in(app, people):

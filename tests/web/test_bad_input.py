@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from portal.db import database
 from portal.models import FormStash
+from tasks.cleanup import remove_expired_rows
 from tests import factories
 from tests.web.conftest import sign_in, token
 from tests.web.test_raise import answers
@@ -42,7 +43,7 @@ def test_a_line_break_in_next_goes_to_the_dashboard(client, people):
     url = "/sign-in?next=/cases/%0D%0ASet-Cookie:%20x=1"
     response = sign_in(client, people["raiser"], url=url)
     assert response.status_code == 302 and response.headers["Location"] == "/cases/"
-    assert all(cookie.startswith("portal=") for cookie in response.headers.getlist("Set-Cookie"))
+    assert all(cookie.startswith(("portal=", "portal-device=")) for cookie in response.headers.getlist("Set-Cookie"))
     again = client.get("/sign-in?next=/cases/%0Ax")  # already signed in
     assert again.status_code == 302 and again.headers["Location"] == "/cases/"
 
@@ -184,3 +185,38 @@ def test_no_text_in_a_raise_or_case_form_yields_a_500(
     for url, data in pages:
         response = client.post(url, data={"csrf_token": csrf, **data})
         assert response.status_code in (200, 302, 400), (url, data, response.status_code)
+
+
+def test_a_form_that_keeps_answers_says_why_when_the_referer_is_missing(client, people):
+    https = {"base_url": "https://localhost"}
+    csrf = token(client, "https://localhost/sign-in")
+    client.post(
+        "/sign-in",
+        data={"csrf_token": csrf, "email": people["raiser"].email, "password": factories.PASSWORD},
+        headers={"Referer": "https://localhost/sign-in"},
+        **https,
+    )
+    csrf = token(client, "https://localhost/raise/concern")
+    response = client.post("/raise/concern", data={"csrf_token": csrf, **answers(people)["concern"]}, **https)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "did not say which page this form came from" in html and "timed out" not in html
+    assert answers(people)["concern"]["summary"] in html  # nothing typed is lost
+
+
+def test_the_hourly_clean_up_removes_stashes_nobody_came_back_for(app, client, people, clock):
+    csrf = _expire(client, people, clock)
+    client.post("/raise/concern", data={"csrf_token": csrf, **answers(people)["concern"]})
+    with app.app_context():
+        remove_expired_rows.call_local()
+        assert _stashes() == 1
+        clock.shift(dt.timedelta(hours=24, minutes=1))
+        remove_expired_rows.call_local()
+        assert _stashes() == 0
+
+
+@pytest.mark.both_engines
+def test_a_nul_byte_in_an_address_is_not_found(client, people, case):
+    sign_in(client, people["raiser"])
+    for url in (f"/cases/{case.reference}%00", "/cases/ESC%00-2026", "/a/abc%00def", "/a/x%00/done"):
+        assert client.get(url).status_code == 404, url

@@ -180,6 +180,29 @@ def test_only_secure_addresses_see_the_child_at_once(client, raised):
     assert "Zzyzx Canaryson" not in client.application.test_client().get(url).get_data(as_text=True)
 
 
+def test_wrong_addresses_for_a_link_slow_down_without_keeping_the_recipient_out(client, raised):
+    """Guessing the address behind a link gets 429 after a few tries; once the wait is over, the recipient typing
+    the right address gets in (the same throttle as sign-in, never a lock)."""
+    case, tokens = raised
+    raiser_email = next(email for email, _ in tokens if email != "pat@secure.example")
+    url = f"/a/{tokens[(raiser_email, 'resolve')]}"
+    with time_machine.travel(START + dt.timedelta(hours=1), tick=False) as clock:
+        page = client.get(url).get_data(as_text=True)
+        codes = [
+            client.post(
+                f"{url}/address", data={"csrf_token": csrf(page), "email": f"guess{n}@else.example"}
+            ).status_code
+            for n in range(7)
+        ]
+        assert codes[:5] == [400] * 5 and codes[5:] == [429, 429]
+        throttled = client.post(f"{url}/address", data={"csrf_token": csrf(page), "email": raiser_email})
+        assert throttled.status_code == 429 and "Zzyzx Canaryson" not in throttled.get_data(as_text=True)
+        clock.shift(dt.timedelta(minutes=2))
+        right = client.post(f"{url}/address", data={"csrf_token": csrf(page), "email": raiser_email})
+        assert right.status_code == 302
+        assert "Zzyzx Canaryson" in client.get(url).get_data(as_text=True)
+
+
 def test_https_link_post_with_same_origin_referer(client, raised):
     case, tokens = raised
     url = f"/a/{tokens[('pat@secure.example', 'resolve')]}"

@@ -168,6 +168,20 @@ class Escalation(BaseModel):
     submission_key = CharField(max_length=64, null=True, unique=True)  # one case per submitted form
     created_at = UTCDateTimeField(default=utcnow)
     closed_at = UTCDateTimeField(null=True)
+    # For the Business Manager's inbox (portal/inbox.py): the time of the case's latest event other than a view,
+    # set where events are written, and the child's name normalised for a prefix search an index can answer.
+    last_activity_at = UTCDateTimeField(default=utcnow)
+    child_name_key = CharField(max_length=200, default="")
+    child_surname_key = CharField(max_length=200, default="")
+
+    class Meta:
+        indexes = (
+            (("created_at", "id"), False),
+            (("last_activity_at", "id"), False),
+            (("due_at", "id"), False),
+            (("child_name_key",), False),
+            (("child_surname_key",), False),
+        )
 
 
 class StageRecord(BaseModel):
@@ -286,6 +300,26 @@ class Document(BaseModel):
     created_at = UTCDateTimeField(default=utcnow)
     rendered_at = UTCDateTimeField(null=True)
 
+    class Meta:
+        indexes = ((("created_at", "id"), False),)  # the inbox's documents list, newest first
+
+
+class InboxMark(BaseModel):
+    """One Business Manager's mark on one inbox item (a case or a document): when they last opened it, and when
+    they marked it reviewed, with their note. An item changed since it was opened is new again."""
+
+    KINDS = ("case", "document")
+
+    user = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    kind = CharField(max_length=20)
+    item_id = IntegerField()
+    read_at = UTCDateTimeField(null=True)
+    reviewed_at = UTCDateTimeField(null=True)
+    note = TextField(default="")
+
+    class Meta:
+        indexes = ((("user", "kind", "item_id"), True),)
+
 
 class Reminder(BaseModel):
     """One alert of one stage; the unique key makes each fire at most once."""
@@ -354,6 +388,7 @@ MODELS = [
     Outbox,
     ActionLink,
     Document,
+    InboxMark,
     Reminder,
     UserSession,
     Draft,

@@ -108,10 +108,11 @@ def create_app(config: dict | None = None) -> Flask:
     def _partnership() -> dict:
         return {"partnership_name": registry.current().partnership}
 
-    from portal.views import actions, admin, auth, cases, public, raising
+    from portal.views import actions, admin, auth, cases, inbox, public, raising
 
-    for blueprint in (public.bp, auth.bp, cases.bp, raising.bp, actions.bp, admin.bp):
+    for blueprint in (public.bp, auth.bp, cases.bp, raising.bp, actions.bp, admin.bp, inbox.bp):
         app.register_blueprint(blueprint)
+    inbox.init_inbox(app)
 
     from portal.cli import register
 

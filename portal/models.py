@@ -267,7 +267,7 @@ class Outbox(BaseModel):
     sent_at = UTCDateTimeField(null=True)
 
     class Meta:
-        indexes = ((("status", "next_attempt_at"), False),)
+        indexes = ((("status", "next_attempt_at"), False), (("created_at", "id"), False))  # the latter: Sent mail
 
 
 class ActionLink(BaseModel):

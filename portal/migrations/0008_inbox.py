@@ -1,5 +1,6 @@
 """The Business Manager's inbox: their marks on cases and documents, each case's last activity and the child's
-name normalised for search, and the indexes the inbox filters and sorts on."""
+name normalised for search, and the indexes the inbox, the dashboard and
+the Sent mail page filter and sort on."""
 
 from peewee import *  # noqa: F403
 
@@ -61,9 +62,11 @@ def up(migrator, db):
     for name, columns in ESCALATION_INDEXES.items():
         migrator.migrate(migrator.add_index("escalation", columns, False))
     migrator.migrate(migrator.add_index("document", ("created_at", "id"), False))
+    migrator.migrate(migrator.add_index("outbox", ("created_at", "id"), False))
 
 
 def down(migrator, db):
+    migrator.migrate(migrator.drop_index("outbox", "outbox_created_at_id"))
     migrator.migrate(migrator.drop_index("document", "document_created_at_id"))
     for name in ESCALATION_INDEXES:
         migrator.migrate(migrator.drop_index("escalation", name))

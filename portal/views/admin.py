@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from peewee import JOIN
 
 from forms.confirm import ConfirmForm
 from forms.contact import AgencyForm, ContactForm
@@ -12,13 +13,14 @@ from portal import mail
 from portal.auth import role_required
 from portal.db import database
 from portal.directory import import_rows, parse_csv
-from portal.models import Agency, Contact, Outbox
+from portal.models import Agency, Contact, Escalation, Outbox
+from portal.pagination import InvalidCursor, Order, paginate
 from portal.procedure import ROLES
 from portal.views.errors import keeps_answers
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 admin_only = role_required("admin")
-MAIL_PAGE_SIZE = 100
+MAIL_ORDER = Order((("created_at", Outbox.created_at), ("id", Outbox.id)), descending=True)  # newest first
 
 
 def _agency_choices() -> list[tuple[str, str]]:
@@ -140,8 +142,20 @@ def import_directory():
 @bp.get("/mail")
 @role_required("admin", "business_manager")
 def sent_mail():
-    rows = list(Outbox.select().order_by(Outbox.created_at.desc(), Outbox.id.desc()).limit(MAIL_PAGE_SIZE))
-    return render_template("admin/mail.html", rows=rows, form=ConfirmForm(), undelivered=mail.undelivered())
+    query = Outbox.select(Outbox, Escalation.id, Escalation.reference).join(Escalation, JOIN.LEFT_OUTER)
+    try:
+        page, bad_cursor = paginate(query, MAIL_ORDER, request.args.get("cursor") or None), False
+    except InvalidCursor:
+        page, bad_cursor = paginate(query, MAIL_ORDER), True
+    return render_template(
+        "admin/mail.html",
+        rows=page.rows,
+        form=ConfirmForm(),
+        undelivered=mail.undelivered(),
+        bad_cursor=bad_cursor,
+        next_url=url_for("admin.sent_mail", cursor=page.next_cursor) if page.next_cursor else None,
+        prev_url=url_for("admin.sent_mail", cursor=page.prev_cursor) if page.prev_cursor else None,
+    )
 
 
 @bp.get("/mail/<int:outbox_id>")

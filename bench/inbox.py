@@ -243,9 +243,7 @@ def main() -> None:
                 run(f"PostgreSQL {version // 10000}.{version % 100}", target, args.cases, args.runs, folder)
             finally:
                 database.close()
-                admin.cursor().execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
+                admin.cursor().execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
                 admin.close()
     finally:
         shutil.rmtree(folder)

@@ -71,7 +71,7 @@ def _selected(form: InboxFilterForm) -> list[dict]:
     titles = {"status": "Status", "show": "Show only", "stage": "Stage", "agency": "Agency", "category": "Category"}
     for name, names in labels.items():
         for value in request.args.getlist(name):
-            if value in names:
+            if value and value in names:
                 chosen.append({"heading": titles[name], "text": names[value], "href": _without((name, value))})
     for name in DATE_PARTS:
         date = getattr(form, name).data

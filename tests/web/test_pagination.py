@@ -58,9 +58,7 @@ def test_the_dashboard_pages_open_cases_first_by_deadline(app, client, people):
     with app.app_context():
         expected = [
             c.reference
-            for c in Escalation.select().order_by(
-                Escalation.status != "open", Escalation.due_at, Escalation.id
-            )
+            for c in Escalation.select().order_by(Escalation.status != "open", Escalation.due_at, Escalation.id)
         ]
     assert references == expected  # open first (40 of them), then by deadline, the id breaking ties
     back, _ = rows_and_links(client.get(links["prev"]))

@@ -3,7 +3,7 @@ Every route is the Business Manager's alone; anyone else gets 404, as if it were
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -129,7 +129,7 @@ def cases():
         prev_url=_page_url(page.prev_cursor),
         bad_cursor=bad_cursor,
         sort_name=dict(SORTS).get(filters.sort, ""),
-        counts=inbox.new_counts(current_user),
+        counts=new_counts(),
     ), 200 if valid else 400
 
 
@@ -144,7 +144,7 @@ def documents():
         next_url=_page_url(page.next_cursor),
         prev_url=_page_url(page.prev_cursor),
         bad_cursor=bad_cursor,
-        counts=inbox.new_counts(current_user),
+        counts=new_counts(),
     )
 
 
@@ -191,6 +191,13 @@ def _is_inbox_url(url: str | None) -> bool:
     return bool(url) and url.startswith("/inbox/") and "//" not in url and "\\" not in url
 
 
+def new_counts() -> dict[str, int]:
+    """This request's new counts, counted once for the navigation and the page."""
+    if "inbox_new_counts" not in g:
+        g.inbox_new_counts = inbox.new_counts(current_user)
+    return g.inbox_new_counts
+
+
 def new_count_text(count: int) -> str:
     return f"{inbox.NEW_COUNT_CAP}+ new" if count > inbox.NEW_COUNT_CAP else f"{count} new"
 
@@ -202,7 +209,7 @@ def init_inbox(app) -> None:
     @app.context_processor
     def _inbox_new() -> dict:
         def inbox_new() -> int:
-            counts = inbox.new_counts(current_user)
+            counts = new_counts()
             return counts["cases"] + counts["documents"]
 
         return {"inbox_new": inbox_new}

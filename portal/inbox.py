@@ -40,14 +40,32 @@ class CaseFilters:
     sort: str = "deadline"
 
 
-def _mark_join(query, model, kind: str, user: User):
-    mark = InboxMark.alias("mark")
-    on = (mark.user == user.id) & (mark.kind == kind) & (mark.item_id == model.id)
-    return query.join(mark, JOIN.LEFT_OUTER, on=on), mark
+def _is_new(model, kind: str, user: User, changed_at):
+    """No mark of this user's opened since the item last changed. A correlated NOT EXISTS, read through the marks'
+    unique index one row at a time: a join lets SQLite build a Bloom filter over every mark for each page."""
+    seen = InboxMark.select(InboxMark.id).where(
+        (InboxMark.user == user.id)
+        & (InboxMark.kind == kind)
+        & (InboxMark.item_id == model.id)
+        & (InboxMark.read_at >= changed_at)
+    )
+    return ~fn.EXISTS(seen)
 
 
-def _is_new(mark, changed_at):
-    return mark.id.is_null() | mark.read_at.is_null() | (mark.read_at < changed_at)
+def _with_marks(page: Page, kind: str, user: User) -> Page:
+    """This user's marks on the page's rows, in one query, as `read_at` and `reviewed_at` on each row."""
+    ids = [row.id for row in page.rows]
+    marks = {
+        item_id: (read_at, reviewed_at)
+        for item_id, read_at, reviewed_at in InboxMark.select(
+            InboxMark.item_id, InboxMark.read_at, InboxMark.reviewed_at
+        )
+        .where((InboxMark.user == user.id) & (InboxMark.kind == kind) & InboxMark.item_id.in_(ids or [0]))
+        .tuples()
+    }
+    for row in page.rows:
+        row.read_at, row.reviewed_at = marks.get(row.id, (None, None))
+    return page
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -82,8 +100,6 @@ def case_query(filters: CaseFilters, user: User, now: dt.datetime):
     query = query.join_from(
         Escalation, counterpart_agency, JOIN.LEFT_OUTER, on=Escalation.counterpart_agency == counterpart_agency.id
     )
-    query, mark = _mark_join(query.switch(Escalation), Escalation, "case", user)
-    query = query.select_extend(mark.read_at.alias("read_at"), mark.reviewed_at.alias("reviewed_at"))
     conditions = []
     if filters.statuses:
         conditions.append(Escalation.status.in_(filters.statuses))
@@ -98,7 +114,7 @@ def case_query(filters: CaseFilters, user: User, now: dt.datetime):
         conditions.append(Escalation.categories ** Value(f'%"{filters.category}"%', converter=False))
     show = set(filters.show)
     if "new" in show:
-        conditions.append(_is_new(mark, Escalation.last_activity_at))
+        conditions.append(_is_new(Escalation, "case", user, Escalation.last_activity_at))
     if "overdue" in show:
         conditions.append((Escalation.status == "open") & (Escalation.due_at < now))
     if "due_this_week" in show:
@@ -123,7 +139,7 @@ def case_query(filters: CaseFilters, user: User, now: dt.datetime):
 
 
 def cases_page(filters: CaseFilters, user: User, cursor: str | None, now: dt.datetime | None = None) -> Page:
-    return paginate(case_query(filters, user, now or utcnow()), SORTS[filters.sort], cursor)
+    return _with_marks(paginate(case_query(filters, user, now or utcnow()), SORTS[filters.sort], cursor), "case", user)
 
 
 def documents_page(user: User, cursor: str | None) -> Page:
@@ -137,9 +153,9 @@ def documents_page(user: User, cursor: str | None) -> Page:
         fn.LENGTH(Document.content).coerce(False).alias("size"),
         Escalation.reference.alias("reference"),
     ).join(Escalation, on=Document.escalation == Escalation.id)
-    query, mark = _mark_join(query.switch(Document), Document, "document", user)
-    query = query.select_extend(mark.read_at.alias("read_at"), mark.reviewed_at.alias("reviewed_at"))
-    return paginate(query.where(Document.status == "rendered").objects(), DOCUMENT_ORDER, cursor)
+    return _with_marks(
+        paginate(query.where(Document.status == "rendered").objects(), DOCUMENT_ORDER, cursor), "document", user
+    )
 
 
 def state(row, changed_at: dt.datetime) -> str:
@@ -153,10 +169,11 @@ def state(row, changed_at: dt.datetime) -> str:
 
 def new_counts(user: User) -> dict[str, int]:
     """How many cases and documents are new to this Business Manager, each counted up to NEW_COUNT_CAP + 1."""
-    cases, mark = _mark_join(Escalation.select(Escalation.id), Escalation, "case", user)
-    cases = cases.where(_is_new(mark, Escalation.last_activity_at)).limit(NEW_COUNT_CAP + 1)
-    documents, mark = _mark_join(Document.select(Document.id), Document, "document", user)
-    documents = documents.where((Document.status == "rendered") & _is_new(mark, Document.created_at))
+    cases = Escalation.select(Escalation.id).where(_is_new(Escalation, "case", user, Escalation.last_activity_at))
+    cases = cases.limit(NEW_COUNT_CAP + 1)
+    documents = Document.select(Document.id).where(
+        (Document.status == "rendered") & _is_new(Document, "document", user, Document.created_at)
+    )
     return {"cases": cases.count(), "documents": documents.limit(NEW_COUNT_CAP + 1).count()}
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime
 import re
 
-from flask import g
+from flask import g, has_request_context, request
 from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto
 from govuk_frontend_wtf.wtforms_widgets import GovTextInput
 from wtforms import DateField, EmailField, StringField
 from wtforms.validators import InputRequired, Length, Optional, StopValidation, ValidationError
@@ -34,7 +35,21 @@ def unusual_characters(field: StringField) -> str | None:
 
 
 class PortalForm(FlaskForm):
-    """A form that, when the CSRF check failed, validates nothing and shows the answers again."""
+    """A form that, when the CSRF check failed, validates nothing and shows the answers again; and that, shown
+    after signing in again, fills itself with what was typed when the session had expired (portal.auth)."""
+
+    def __init__(self, formdata=_Auto, **kwargs) -> None:
+        from portal.auth import restored_answers  # portal imports these forms: a module-level import is a cycle
+
+        self.restored = False
+        if (
+            formdata is _Auto
+            and has_request_context()
+            and request.method == "GET"
+            and (kept := restored_answers()) is not None
+        ):
+            formdata, self.restored = kept, True
+        super().__init__(formdata=formdata, **kwargs)
 
     @property
     def timed_out(self) -> bool:

@@ -40,6 +40,7 @@ CATEGORIES = [
     ("other", "Something else"),
 ]
 YES_NO = [("yes", "Yes"), ("no", "No")]
+NOT_LISTED = ("not-listed", "Not listed")  # the counterpart's agency, when the directory lacks it
 LONG_TEXT = 5000
 MAX_CHILD_AGE_YEARS = 25  # care leavers are supported to 25
 
@@ -71,43 +72,53 @@ def _continue() -> SubmitField:
     return SubmitField("Continue", widget=GovSubmitInput())
 
 
-class ChildForm(PortalForm):
-    title = "About the child"
-    child_name = StringField(
-        "Child's full name",
+SUBJECTS = [
+    ("child", "A child"),
+    ("unborn", "An unborn baby"),
+    ("none", "No particular child: a strategic or thematic disagreement"),
+]
+MAX_PREGNANCY_WEEKS = 42
+OVERDUE_DAYS = 28  # a baby may arrive weeks after the date expected
+
+
+class SubjectForm(PortalForm):
+    title = "Who the disagreement is about"
+    subject = RadioField(
+        "Who is the disagreement about?",
+        widget=GovRadioInput(),
+        choices=SUBJECTS,
+        description="A strategic or thematic disagreement is about how agencies work for children in general, for "
+        "example a policy, a service or a pattern seen across cases: it names no child",
+        validators=[InputRequired("Select who the disagreement is about")],
+    )
+    submit = _continue()
+
+
+def _name(label: str, missing: str, hint: str = "") -> StringField:
+    return StringField(
+        label,
         widget=GovTextInput(),
-        validators=[
-            InputRequired("Enter the child's full name"),
-            Length(max=200, message="Name must be 200 characters or fewer"),
-        ],
+        description=hint,
+        validators=[InputRequired(missing), Length(max=200, message="Name must be 200 characters or fewer")],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
-    child_dob = ThreePartDateField(
-        "Child's date of birth",
-        widget=GovDateInput(),
-        called="Date of birth",
-        missing="Enter the child's date of birth",
-        description="For example, 27 3 2019",
-    )
-    child_identifier = StringField(
+
+
+def _identifier() -> StringField:
+    return StringField(
         "Local identifier (optional)",
         widget=GovTextInput(),
         description="For example, the case number in your agency's system",
         validators=[Optional(), Length(max=60, message="Local identifier must be 60 characters or fewer")],
     )
-    child_on_plan = RadioField(
-        "Is the child subject to a child protection plan?",
-        widget=GovRadioInput(),
-        choices=YES_NO,
-        validators=[InputRequired("Select yes if the child is subject to a child protection plan")],
-    )
-    child_looked_after = RadioField(
-        "Is the child looked after?",
-        widget=GovRadioInput(),
-        choices=YES_NO,
-        validators=[InputRequired("Select yes if the child is looked after")],
-    )
-    chair_name = StringField(
+
+
+def _yes_no(label: str, missing: str) -> RadioField:
+    return RadioField(label, widget=GovRadioInput(), choices=YES_NO, validators=[InputRequired(missing)])
+
+
+def _chair_name() -> StringField:
+    return StringField(
         "Name of the child's child protection chair or IRO",
         widget=GovTextInput(),
         description="Only if the child is on a plan or looked after: the chair or Independent Reviewing Officer "
@@ -115,13 +126,15 @@ class ChildForm(PortalForm):
         validators=[Length(max=200, message="Name must be 200 characters or fewer")],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
-    chair_email = email_field("Email address of the chair or IRO")
-    submit = _continue()
+
+
+class _ChairNeeded:
+    """The chair or IRO is asked for only when the child is on a plan or looked after: then both are needed."""
 
     def validate(self, extra_validators=None) -> bool:
-        """The chair or IRO is asked for only when the child is on a plan or looked after: then both are needed."""
         valid = super().validate(extra_validators)
-        if "yes" not in (self.child_on_plan.data, self.child_looked_after.data):
+        looked_after = getattr(self, "child_looked_after", None)
+        if "yes" not in (self.child_on_plan.data, looked_after.data if looked_after else None):
             return valid
         needed = {
             self.chair_name: "Enter the name of the child's child protection chair or IRO",
@@ -133,6 +146,27 @@ class ChildForm(PortalForm):
                 valid = False
         return valid
 
+
+class ChildForm(_ChairNeeded, PortalForm):
+    title = "About the child"
+    child_name = _name("Child's full name", "Enter the child's full name")
+    child_dob = ThreePartDateField(
+        "Child's date of birth",
+        widget=GovDateInput(),
+        called="Date of birth",
+        missing="Enter the child's date of birth",
+        description="For example, 27 3 2019",
+    )
+    child_identifier = _identifier()
+    child_on_plan = _yes_no(
+        "Is the child subject to a child protection plan?",
+        "Select yes if the child is subject to a child protection plan",
+    )
+    child_looked_after = _yes_no("Is the child looked after?", "Select yes if the child is looked after")
+    chair_name = _chair_name()
+    chair_email = email_field("Email address of the chair or IRO")
+    submit = _continue()
+
     def validate_child_dob(self, field: ThreePartDateField) -> None:
         if field.data is None:
             return
@@ -140,6 +174,41 @@ class ChildForm(PortalForm):
             raise ValidationError("Date of birth must be in the past")
         if field.data < years_before(_today(), MAX_CHILD_AGE_YEARS):
             raise ValidationError(f"Date of birth must be within the last {MAX_CHILD_AGE_YEARS} years")
+
+
+class UnbornForm(_ChairNeeded, PortalForm):
+    title = "About the unborn baby"
+    child_name = _name(
+        "Name to record the baby by",
+        "Enter a name to record the baby by",
+        "For example, Unborn baby of Alex Smith",
+    )
+    child_due = ThreePartDateField(
+        "Expected date of delivery",
+        widget=GovDateInput(),
+        called="Expected date of delivery",
+        missing="Enter the expected date of delivery",
+        description="For example, 14 6 2027",
+    )
+    child_identifier = _identifier()
+    child_on_plan = _yes_no(
+        "Is the unborn baby subject to a child protection plan?",
+        "Select yes if the unborn baby is subject to a child protection plan",
+    )
+    chair_name = _chair_name()
+    chair_email = email_field("Email address of the chair or IRO")
+    submit = _continue()
+
+    def validate_child_due(self, field: ThreePartDateField) -> None:
+        if field.data is None:
+            return
+        if field.data < _today() - dt.timedelta(days=OVERDUE_DAYS):
+            raise ValidationError(
+                f"Expected date of delivery must be within the last {OVERDUE_DAYS} days or in the future. If the "
+                "baby has been born, go back and choose 'A child'"
+            )
+        if field.data > _today() + dt.timedelta(weeks=MAX_PREGNANCY_WEEKS):
+            raise ValidationError(f"Expected date of delivery must be within the next {MAX_PREGNANCY_WEEKS} weeks")
 
 
 class RaiserForm(PortalForm):
@@ -168,6 +237,42 @@ class RaiserForm(PortalForm):
     submit = _continue()
 
 
+class JointForm(PortalForm):
+    title = "Raising it jointly"
+    joint = RadioField(
+        "Is a practitioner from another agency raising this with you?",
+        widget=GovRadioInput(),
+        choices=YES_NO,
+        description="A joint escalation by more than one agency. They will see the case, get the emails you get and "
+        "may do what you may",
+        validators=[InputRequired("Select yes if a practitioner from another agency is raising this with you")],
+    )
+    joint_name = StringField(
+        "Their name",
+        widget=GovTextInput(),
+        description="Only if they are",
+        validators=[Length(max=200, message="Name must be 200 characters or fewer")],
+    )
+    joint_email = email_field("Their email address (jointly raising)")
+    joint_agency = SelectField("Their agency (jointly raising)", widget=GovSelect(), coerce=str, default="")
+    submit = _continue()
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.joint.data != "yes":
+            return valid
+        needed = {
+            self.joint_name: "Enter the name of the practitioner raising this with you",
+            self.joint_email: "Enter the email address of the practitioner raising this with you",
+            self.joint_agency: "Select the agency of the practitioner raising this with you",
+        }
+        for field, message in needed.items():
+            if not (field.data or "").strip() and not field.errors:
+                field.errors = [message]
+                valid = False
+        return valid
+
+
 class CounterpartForm(PortalForm):
     title = "Who you disagree with"
     counterpart_name = StringField(
@@ -185,9 +290,20 @@ class CounterpartForm(PortalForm):
         "Their agency",
         widget=GovSelect(),
         coerce=str,
+        description=f"If their agency is not in the list, choose '{NOT_LISTED[1]}' and type its name below",
         validators=[InputRequired("Select their agency")],
     )
+    counterpart_agency_other = StringField(
+        "Their agency's name, if not listed",
+        widget=GovTextInput(),
+        description="The partnership's Business Manager is told, so the directory can be completed",
+        validators=[Length(max=200, message="Agency name must be 200 characters or fewer")],
+    )
     submit = _continue()
+
+    def validate_counterpart_agency_other(self, field: StringField) -> None:
+        if self.counterpart_agency.data == NOT_LISTED[0] and not (field.data or "").strip():
+            raise ValidationError("Enter the name of their agency")
 
 
 class CategoriesForm(PortalForm):
@@ -295,12 +411,16 @@ class DeadlineForm(PortalForm):
 
 class CheckAnswersForm(PortalForm):
     submission_key = HiddenField()
+    version = HiddenField()  # of the draft as shown: a page older than the answers is not submitted
     submit = SubmitField("Raise escalation", widget=GovSubmitInput())
 
 
 PAGES = [
+    ("subject", SubjectForm),
     ("child", ChildForm),
+    ("unborn", UnbornForm),
     ("you", RaiserForm),
+    ("joint", JointForm),
     ("counterpart", CounterpartForm),
     ("categories", CategoriesForm),
     ("concern", ConcernForm),

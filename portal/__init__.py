@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
+from pathlib import Path
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
@@ -13,7 +14,9 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from portal import links, mail
 from portal.config import ROOT, load_config
 from portal.db import database, init_database
+from portal.file_modes import keep_private, sqlite_files
 from portal.logs import configure_logging
+from portal.proxy import trust_proxies
 from portal.registry import registry
 from portal.static_versions import init_static_versions
 from portal.strict_templates import init_strict_templates
@@ -77,6 +80,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.filters["london"] = format_london
     init_strict_templates(app)
     init_static_versions(app)
+    keep_private(
+        [Path(app.instance_path)]
+        + ([Path(app.config["MAIL_FILE_DIR"])] if app.config["MAIL_BACKEND"] == "file" else []),
+        sqlite_files(app.config["DATABASE_URL"]) + sqlite_files(app.config["HUEY_URL"]),
+    )
     init_database(app.config["DATABASE_URL"])
     registry.configure(app.config["PROCEDURE"])
     links.init_links(app.config["SECRET_KEY"], app.config["LINK_GRACE_HOURS"])
@@ -88,11 +96,13 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal.auth import init_auth
     from portal.security import init_security
+    from portal.service_status import init_service_status
     from portal.views import display, errors
 
     display.init_display(app)
     init_auth(app)
     init_security(app)
+    init_service_status(app)
     errors.init_errors(app)
 
     @app.before_request
@@ -108,13 +118,14 @@ def create_app(config: dict | None = None) -> Flask:
     def _partnership() -> dict:
         return {"partnership_name": registry.current().partnership}
 
-    from portal.views import actions, admin, auth, cases, inbox, public, raising
+    from portal.views import actions, admin, auth, cases, governance, inbox, public, raising
 
-    for blueprint in (public.bp, auth.bp, cases.bp, raising.bp, actions.bp, admin.bp, inbox.bp):
+    for blueprint in (public.bp, auth.bp, cases.bp, raising.bp, actions.bp, admin.bp, governance.bp, inbox.bp):
         app.register_blueprint(blueprint)
     inbox.init_inbox(app)
 
     from portal.cli import register
 
     register(app)
+    app.wsgi_app = trust_proxies(app.wsgi_app, app.config["TRUSTED_PROXIES"])
     return app

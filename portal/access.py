@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from peewee import fn
 
-from portal.models import Escalation, StageParty, StageRecord, User
+from portal.models import Escalation, JointRaiser, StageParty, StageRecord, User
 
 
 def _party_case_ids(user: User):
@@ -25,6 +25,7 @@ def visible_cases(user: User):
         (Escalation.raiser == user.id)
         | (Escalation.counterpart_email == user.email.lower())
         | Escalation.id.in_(_party_case_ids(user))
+        | Escalation.id.in_(JointRaiser.select(JointRaiser.escalation).where(JointRaiser.email == user.email.lower()))
     )
 
 

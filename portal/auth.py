@@ -10,7 +10,7 @@ import logging
 import secrets
 from functools import wraps
 
-from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 from werkzeug.datastructures import MultiDict
 
@@ -44,14 +44,15 @@ def _load_user(user_id: str) -> User | None:
 
 @login_manager.unauthorized_handler
 def _unauthorized():
-    """Send the user to sign in; a form they were submitting is kept and given back afterwards."""
-    if request.method == "POST" and request.form and session.get("sid") and _stash(request.form):
+    """Send the user to sign in; a form they were submitting is kept and given back afterwards, by any page that
+    shows its form again (`keeps_answers`): the sign-in page promises only that."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    keeps = getattr(view, "keeps_answers", False)
+    if request.method == "POST" and request.form and session.get("sid") and keeps and _stash(request.form):
         flash("Your session timed out. Sign in again and your answers will be restored.")
     elif session.get("sid"):
         flash("You were signed out because you were inactive. Sign in again to continue.")
-    return redirect(
-        url_for("auth.sign_in", next=request.full_path.rstrip("?") if request.method == "GET" else request.path)
-    )
+    return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
 
 
 def _hash(token: str) -> str:
@@ -80,7 +81,14 @@ def _stash(form: MultiDict) -> bool:
 
 
 def restored_answers() -> MultiDict | None:
-    """Answers stashed for this page before sign-in, once; None when there are none."""
+    """Answers stashed for this page before sign-in, once per request (every form the page builds gets them);
+    None when there are none."""
+    if "restored_answers" not in g:
+        g.restored_answers = _take_stash()
+    return g.restored_answers
+
+
+def _take_stash() -> MultiDict | None:
     token = session.get("stash")
     if not token:
         return None
@@ -92,6 +100,7 @@ def restored_answers() -> MultiDict | None:
         FormStash.delete().where(FormStash.id == row.id).execute()
     if utcnow() - row.created_at > STASH_LIFETIME:
         return None
+    flash("What you typed before you were signed out is below. Check it and submit it again.")
     return MultiDict([(key, value) for key, values in row.answers.items() for value in values])
 
 

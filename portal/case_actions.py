@@ -14,7 +14,17 @@ from dataclasses import dataclass
 
 from peewee import fn
 
-from portal.models import ActionLink, Agency, Contact, Escalation, StageParty, StageRecord, User, utcnow
+from portal.models import (
+    ActionLink,
+    Agency,
+    Contact,
+    Escalation,
+    JointRaiser,
+    StageParty,
+    StageRecord,
+    User,
+    utcnow,
+)
 from portal.procedure import Procedure, Stage
 from portal.workdays import format_london
 
@@ -68,7 +78,12 @@ class _Standing:
     def __init__(self, case: Escalation, actor: Actor) -> None:
         self.case, self.actor = case, actor
         self.email = (actor.email or "").strip().lower()
-        self.raiser = actor.user is not None and actor.user.id == case.raiser_id
+        self.raiser = actor.user is not None and (
+            actor.user.id == case.raiser_id  # or raising it jointly, with the same rights
+            or JointRaiser.select()
+            .where((JointRaiser.escalation == case.id) & (JointRaiser.email == actor.user.email.lower()))
+            .exists()
+        )
         self.business_manager = actor.user is not None and actor.user.role == "business_manager"
         parties = (
             StageParty.select(StageParty.party, StageRecord.stage_index)

@@ -23,6 +23,7 @@ from portal.deadlines import timeline
 from portal.demo import seed_demo
 from portal.directory import directory_gaps, import_rows, parse_csv
 from portal.documents import retry_failed
+from portal.governance_commands import COMMANDS
 from portal.procedure import ProcedureError, preset_ids, resolve_procedure
 from portal.registry import cases_on_other_versions
 from portal.users import ROLES, UserError, create_user
@@ -269,7 +270,8 @@ def serve_children(host: str, port: int, workers: int) -> tuple[Child, list[Chil
     consumer = [python, "-m", "tasks.consumer"]
     # No control socket: gunicorn's default is one fixed path in the home folder, which two portals on one host
     # would share; nothing here uses it.
-    web = [str(bindir / "gunicorn"), "--workers", str(workers), "--bind", f"{host}:{port}", "--no-control-socket"]
+    web = [str(bindir / "gunicorn"), "--config", "python:portal.gunicorn_conf", "--workers", str(workers)]
+    web += ["--bind", f"{host}:{port}", "--no-control-socket"]
     web.append("wsgi:app")
     return Child("web server", web, signal.SIGTERM), [
         Child("task consumer", [*consumer, "tasks.huey", "-w", "2", "-k", "thread", "-n"], signal.SIGINT),
@@ -347,3 +349,5 @@ def register(app: Flask) -> None:
     for group in (db_cli, procedure_cli, users_cli, demo_cli, directory_cli, documents_cli):
         app.cli.add_command(group)
     app.cli.add_command(serve)
+    for command in COMMANDS:
+        app.cli.add_command(command)

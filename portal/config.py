@@ -9,6 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("PORTAL_INSTANCE", ROOT / "instance"))
 DEMO_SECRET_FILE = "dev-secret-key"  # noqa: S105 (a file name, not a secret)
+MIN_DISTINCT_KEY_CHARACTERS = 12  # a hex token of 32 characters has about 16
 
 
 class ConfigError(RuntimeError):
@@ -69,6 +70,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "LINK_GRACE_HOURS": int(env("LINK_GRACE_HOURS", "72")),
         "SESSION_IDLE_MINUTES": int(env("SESSION_IDLE_MINUTES", "30")),
         "SESSION_ABSOLUTE_HOURS": int(env("SESSION_ABSOLUTE_HOURS", "12")),
+        "TRUSTED_PROXIES": env("TRUSTED_PROXIES", ""),  # portal/proxy.py: a hop count or the proxies' addresses
+        "RETENTION_YEARS": int(env("RETENTION_YEARS", "6")),  # after closure; a procedure file's retention_years wins
     }
     config.update(overrides)
     config["SECRET_KEY"] = _secret_key(config, instance)
@@ -79,9 +82,35 @@ def _secret_key(config: dict, instance: Path) -> str:
     key = config.get("SECRET_KEY")
     if config["PRODUCTION"]:
         if not key or len(key) < 32:
-            raise ConfigError("SECRET_KEY must be set to at least 32 characters when PORTAL_ENV=production")
+            raise ConfigError(
+                "SECRET_KEY must be set to at least 32 characters when PORTAL_ENV=production: "
+                'generate one with python3 -c "import secrets; print(secrets.token_hex(32))"'
+            )
+        if len(set(key)) < MIN_DISTINCT_KEY_CHARACTERS:
+            raise ConfigError(
+                "SECRET_KEY is too predictable (it repeats a few characters): set a random one, e.g. "
+                'python3 -c "import secrets; print(secrets.token_hex(32))"'
+            )
         demo = instance / DEMO_SECRET_FILE
         if demo.exists() and demo.read_text().strip() == key:
             raise ConfigError("SECRET_KEY is the generated development key: set a new one for production")
+        _refuse_unsafe_production(config)
         return key
     return key or _development_secret(instance)
+
+
+def _refuse_unsafe_production(config: dict) -> None:
+    """Settings fine for the demo that would leak a child's data in production, each refused with its fix."""
+    if config["MAIL_BACKEND"] != "smtp":
+        raise ConfigError(
+            f"MAIL_BACKEND={config['MAIL_BACKEND']} keeps every email, its links included, in files on this server: "
+            "set MAIL_BACKEND=smtp and SMTP_HOST (docs/operations.md) when PORTAL_ENV=production"
+        )
+    url = config["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        folder = Path(url.removeprefix("sqlite:///")).parent
+        if folder.exists() and folder.stat().st_mode & 0o077:
+            raise ConfigError(
+                f"the database's folder {folder} is open to other users of this server: run chmod 700 {folder} "
+                "(or set DATABASE_URL to PostgreSQL) when PORTAL_ENV=production"
+            )

@@ -94,7 +94,7 @@ def case_query(filters: CaseFilters, user: User, now: dt.datetime):
     query = Escalation.select(
         Escalation,
         raiser_agency.name.alias("raiser_agency_name"),
-        counterpart_agency.name.alias("counterpart_agency_name"),
+        counterpart_agency.name.alias("counterpart_listed_name"),
     )
     query = query.join_from(Escalation, raiser_agency, JOIN.LEFT_OUTER, on=Escalation.raiser_agency == raiser_agency.id)
     query = query.join_from(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import email
 import hashlib
 import hmac
 import logging
@@ -239,6 +238,7 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         "links": [],
         "child": None,
         "unverified": [str(person) for person in ctx.get("unverified") or []],  # typed in, not from the directory
+        "not_listed_agency": str(ctx.get("not_listed_agency") or ""),  # the counterpart's agency, not in it either
         "outstanding": "",  # how outstanding issues will be pursued: with the outcome, for secure addresses only
         "reopened": bool(ctx.get("reopened")),  # a resolution the other side contested
         "contest_until": format_london(_as_utc(ctx.get("contest_until"))) if ctx.get("contest_until") else "",
@@ -274,7 +274,7 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
         "raised_by": raiser.name,
         "raised_by_role": case.raiser_role or raiser.job_title,
         "raised_by_agency": case.raiser_agency.name if case.raiser_agency_id else "",
-        "counterpart_agency": case.counterpart_agency.name if case.counterpart_agency_id else "",
+        "counterpart_agency": case.counterpart_agency_name,
         "imminent_risk": case.imminent_risk,
         "specific_circumstance": SPECIFIC_CIRCUMSTANCES.get(case.specific_circumstance or "", ""),
         "status": case.status,
@@ -300,7 +300,7 @@ def message_context(row: Outbox, app: Flask) -> dict[str, Any]:
     if secure:
         dob = case.child_dob
         context |= {
-            "child": {"name": case.child_name, "dob": f"{dob.day} {dob:%B %Y}" if dob else ""},
+            "child": {"name": case.child_name, "dob": f"{dob.day} {dob:%B %Y}" if dob else "", "line": case.child_line},
             "summary": case.summary,
             "outcome_sought": case.outcome_sought,
             "outcome": case.outcome,
@@ -601,16 +601,15 @@ def requeue(outbox_id: int, now: dt.datetime | None = None) -> None:
 _LINK_PATH = re.compile(r"/a/[A-Za-z0-9_-]{20,}")
 
 
-def message_for_reading(row: Outbox, app: Flask) -> EmailMessage:
-    """An email as an administrator reads it on the Sent mail page.
+def envelope_subject(row: Outbox) -> str:
+    """The subject an envelope shows: the purpose and the reference, never the child (select the case with the row)."""
+    subject = SUBJECTS.get(row.purpose, "Escalation update")
+    return f"{subject}: {row.escalation.reference}" if row.escalation_id else subject
 
-    The demo's file backend shows the very file written (links and all: nothing left the machine). Otherwise the
-    message is built again with its links' tokens hidden: a link is a credential for its recipient alone.
-    """
-    if app.config["MAIL_BACKEND"] == "file":
-        path = Path(app.config["MAIL_FILE_DIR"]) / f"{row.created_at:%Y%m%dT%H%M%SZ}-{row.id}.eml"
-        if path.exists():
-            return email.message_from_bytes(path.read_bytes(), policy=default_policy)
+
+def message_for_reading(row: Outbox, app: Flask) -> EmailMessage:
+    """An email as the Business Manager reads it on the Sent mail page: built again with every emailed link's token
+    hidden, whatever the backend (a link is a credential for its recipient alone; the .eml file keeps it)."""
     message = build_message(row, app)
     for part in message.walk():
         if part.get_content_maintype() != "text":

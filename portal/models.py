@@ -124,14 +124,17 @@ class ProcedureVersion(BaseModel):
 
 class Escalation(BaseModel):
     STATUSES = ("open", "resolved", "closed", "withdrawn")
+    SUBJECTS = ("child", "unborn", "none")  # none: a strategic or thematic disagreement, about no one child
 
     reference = CharField(max_length=20, unique=True)
     procedure_id = CharField(max_length=60)
     procedure_version = ForeignKeyField(ProcedureVersion, null=True, backref="+", on_delete="RESTRICT")
     status = CharField(max_length=20, default="open", index=True)
     # The child
+    subject = CharField(max_length=10, default="child")
     child_name = CharField(max_length=200)
     child_dob = DateField(null=True)
+    child_due = DateField(null=True)  # an unborn baby's expected date of delivery
     child_identifier = CharField(max_length=60, default="")
     child_on_plan = BooleanField(default=False)
     child_looked_after = BooleanField(default=False)
@@ -146,6 +149,7 @@ class Escalation(BaseModel):
     counterpart_name = CharField(max_length=200, default="")
     counterpart_email = CharField(max_length=254, default="")
     counterpart_agency = ForeignKeyField(Agency, null=True, backref="+", on_delete="SET NULL")
+    counterpart_agency_other = CharField(max_length=200, default="")  # "Not listed": the agency's name as typed
     # The disagreement
     categories = JSONField(default=list)
     category_other = CharField(max_length=200, default="")
@@ -174,6 +178,31 @@ class Escalation(BaseModel):
     child_name_key = CharField(max_length=200, default="")
     child_surname_key = CharField(max_length=200, default="")
 
+    # Retention: when the case's details were erased, and the person who confirmed it (the row stays, for reports)
+    erased_at = UTCDateTimeField(null=True)
+    erased_by = CharField(max_length=200, default="")
+
+    @property
+    def counterpart_agency_name(self) -> str:
+        """From the directory, or as the raiser typed it when the directory did not list it."""
+        return self.counterpart_agency.name if self.counterpart_agency_id else self.counterpart_agency_other
+
+    @property
+    def about(self) -> str:
+        """Who the case is about, for headings and lists: no child's name when it names no child."""
+        return "No particular child (strategic)" if self.subject == "none" else self.child_name
+
+    @property
+    def child_line(self) -> str:
+        """The child in one line, as emails and link pages give it (to secure addresses only)."""
+        if self.subject == "none":
+            return "No particular child: a strategic or thematic disagreement"
+        if self.subject == "unborn":
+            due = f", expected {self.child_due.day} {self.child_due:%B %Y}" if self.child_due else ""
+            return f"{self.child_name} (unborn){due}"
+        born = f", born {self.child_dob.day} {self.child_dob:%B %Y}" if self.child_dob else ""
+        return f"{self.child_name}{born}"
+
     class Meta:
         indexes = (
             (("created_at", "id"), False),
@@ -198,6 +227,16 @@ class StageRecord(BaseModel):
 
     class Meta:
         indexes = ((("escalation", "stage_index"), True),)
+
+
+class JointRaiser(BaseModel):
+    """Another agency's practitioner raising the case with the raiser (a joint escalation, as Bury allows): they
+    see the case, get the raiser's emails and may do what the raiser may."""
+
+    escalation = ForeignKeyField(Escalation, backref="joint_raisers", on_delete="CASCADE")
+    name = CharField(max_length=200)
+    email = CharField(max_length=254, index=True)  # stored lower case
+    agency = ForeignKeyField(Agency, null=True, backref="+", on_delete="SET NULL")
 
 
 class StageParty(BaseModel):
@@ -352,10 +391,11 @@ class Draft(BaseModel):
     kind = CharField(max_length=40)
     answers = JSONField(default=dict)
     submission_key = CharField(max_length=64, default="")
+    version = IntegerField(default=0)  # bumped by every save: a Check your answers page shows one version
     updated_at = UTCDateTimeField(default=utcnow)
 
     class Meta:
-        indexes = ((("user", "kind"), True),)
+        indexes = ((("user", "kind"), False),)  # one per browser tab that starts one
 
 
 class FormStash(BaseModel):
@@ -383,6 +423,7 @@ MODELS = [
     ProcedureVersion,
     Escalation,
     StageRecord,
+    JointRaiser,
     StageParty,
     Event,
     Outbox,

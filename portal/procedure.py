@@ -176,6 +176,7 @@ class Procedure:
     contest_within: Duration = field(default_factory=lambda: Duration.parse("2 working days"))
     overdue_every: Duration = field(default_factory=lambda: Duration.parse(DEFAULT_OVERDUE_EVERY))
     working_hours_start: dt.time = dt.time(9, 0)  # reminders and overdue notices wait for it (and a working day)
+    retention_years: int | None = None  # closed cases are kept this long; None: the RETENTION_YEARS setting
     text: str = field(default="", compare=False, repr=False)  # the file as read: what a case's version stores
     digest: str = field(default="", compare=False)  # SHA-256 of `text`: the version a case is raised under
 
@@ -197,6 +198,7 @@ _TOP_KEYS = {
     "id", "name", "partnership", "calendar", "close_of_business", "imminent_risk", "reminders",
     "closed_days", "stages", "imminent_risk_notify", "specific_circumstances", "raise_documents",
     "final_documents", "secure_domains", "source", "contest_within", "overdue_every", "working_hours_start",
+    "retention_years",
 }  # fmt: skip
 _STAGE_KEYS = {
     "key", "name", "parties", "resolve_within", "escalate_within", "records", "notify", "copies",
@@ -444,8 +446,17 @@ def parse_procedure(data: dict, path: str, default_id: str = "") -> Procedure:
         contest_within=reader.duration(data, "contest_within", top, required=False) or Duration.parse("2 working days"),
         overdue_every=reader.every(data, "overdue_every", top) or Duration.parse(DEFAULT_OVERDUE_EVERY),
         working_hours_start=opens,
+        retention_years=_retention_years(reader, data.get("retention_years")),
         warnings=tuple(reader.warnings),
     )
+
+
+def _retention_years(reader: _Reader, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+        raise reader.fail("procedure", f"retention_years = {value!r}: must be a whole number of years from 1 to 100")
+    return value
 
 
 def load_procedure(path: str | Path) -> Procedure:

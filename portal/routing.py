@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portal.models import Agency, Contact, Escalation
+from portal.models import Agency, Contact, Escalation, JointRaiser
 from portal.procedure import Procedure
 
 
@@ -38,9 +38,12 @@ def resolve_party(procedure: Procedure, party: str, escalation: Escalation) -> l
     """The people a party names for this case (may be none: the escalating person then names them)."""
     if party.rpartition(".")[2] == "cp_chair_or_iro":  # the child's own, named by the raiser; never every one
         return _child_chair(procedure, party, escalation)
-    if party == "raiser":
+    if party == "raiser":  # with anyone from another agency raising it jointly
         user = escalation.raiser
-        return [Recipient(party, user.name, user.email, _is_secure(procedure, user.email, False))]
+        return [Recipient(party, user.name, user.email, _is_secure(procedure, user.email, False))] + [
+            Recipient(party, joint.name, joint.email, _is_secure(procedure, joint.email, False))
+            for joint in JointRaiser.select().where(JointRaiser.escalation == escalation.id).order_by(JointRaiser.id)
+        ]
     if party == "counterpart":
         if not escalation.counterpart_email:
             return []

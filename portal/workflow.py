@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from peewee import IntegrityError
 
 from portal import links
+from portal.addresses import normalise_address
 from portal.case_actions import AFTER_RESOLUTION, Actor, answer, escalated_by
 from portal.db import database
 from portal.deadlines import schedule_stage
@@ -28,6 +29,7 @@ from portal.models import (
     Document,
     Escalation,
     Event,
+    JointRaiser,
     Reminder,
     StageParty,
     StageRecord,
@@ -38,6 +40,7 @@ from portal.name_search import name_keys
 from portal.procedure import SPECIFIC_CIRCUMSTANCES, Procedure, Stage
 from portal.registry import version_for
 from portal.routing import Recipient, business_managers, resolve_parties
+from portal.viewers import seen_lately
 from portal.workdays import to_utc
 
 MAX_TEXT = 10_000
@@ -54,7 +57,9 @@ class EscalationDetails:
     child_name: str
     summary: str
     outcome_sought: str
+    subject: str = "child"  # child | unborn | none (a strategic or thematic disagreement: no child's details)
     child_dob: dt.date | None = None
+    child_due: dt.date | None = None  # an unborn baby's expected date of delivery
     child_identifier: str = ""
     child_on_plan: bool = False
     child_looked_after: bool = False
@@ -66,6 +71,8 @@ class EscalationDetails:
     counterpart_name: str = ""
     counterpart_email: str = ""
     counterpart_agency_id: int | None = None
+    counterpart_agency_other: str = ""  # an agency the directory does not list, as the raiser typed it
+    joint_raisers: list[tuple[str, str, int | None]] = field(default_factory=list)  # (name, email, agency id)
     categories: list[str] = field(default_factory=list)
     category_other: str = ""
     action_taken: str = ""
@@ -328,7 +335,10 @@ def raise_escalation(
         if existing is not None:
             return existing
     now = _now(now)
-    child_name = _required_text(details.child_name, "the child's name")
+    if details.subject not in Escalation.SUBJECTS:
+        raise WorkflowError(f"Unknown subject {details.subject!r}")
+    strategic = details.subject == "none"
+    child_name = "" if strategic else _required_text(details.child_name, "the child's name")
     summary = _required_text(details.summary, "a brief description of the concern")
     outcome = _required_text(details.outcome_sought, "the outcome sought")
     circumstance = details.specific_circumstance or None
@@ -347,11 +357,13 @@ def raise_escalation(
                 reference=_next_reference(now),
                 procedure_id=procedure.id,
                 procedure_version=version_for(procedure) if procedure.digest else None,
+                subject=details.subject,
                 child_name=child_name,
                 child_name_key=name_keys(child_name)[0],
                 child_surname_key=name_keys(child_name)[1],
                 last_activity_at=now,
-                child_dob=details.child_dob,
+                child_dob=None if details.subject != "child" else details.child_dob,
+                child_due=details.child_due if details.subject == "unborn" else None,
                 child_identifier=details.child_identifier.strip(),
                 child_on_plan=details.child_on_plan,
                 child_looked_after=details.child_looked_after,
@@ -368,6 +380,7 @@ def raise_escalation(
                 counterpart_name=details.counterpart_name.strip(),
                 counterpart_email=details.counterpart_email.strip().lower(),
                 counterpart_agency=details.counterpart_agency_id,
+                counterpart_agency_other="" if details.counterpart_agency_id else details.counterpart_agency_other,
                 categories=list(details.categories),
                 category_other=details.category_other.strip(),
                 summary=summary,
@@ -383,6 +396,13 @@ def raise_escalation(
                 created_at=now,
                 submission_key=submission_key or None,
             )
+            for name, email, agency_id in details.joint_raisers:
+                JointRaiser.create(
+                    escalation=escalation,
+                    name=_required_text(name, "the name of the practitioner raising it jointly"),
+                    email=normalise_address(email),
+                    agency=agency_id,
+                )
             _event(escalation, "raised", Actor.of(raiser), now, summary)
             if circumstance:
                 _event(escalation, "specific_circumstance", None, now, SPECIFIC_CIRCUMSTANCES[circumstance])
@@ -391,7 +411,13 @@ def raise_escalation(
                 procedure, escalation, start, now, urgent=urgent_parties(procedure, escalation)
             )
             key = f"{escalation.reference}/raised"
-            outbox += _queue_to(escalation, "business_manager_update", business_managers(procedure, escalation), key)
+            outbox += _queue_to(
+                escalation,
+                "business_manager_update",
+                business_managers(procedure, escalation),
+                key,
+                not_listed_agency=escalation.counterpart_agency_other,
+            )
             asked = _documents(escalation, procedure.raise_documents, None, now)
             escalation.due_at = record.due_at
             escalation.next_alert_at = next_alert_at(escalation)
@@ -649,7 +675,17 @@ def _to_stage(
     return record, outbox
 
 
-def record_view(escalation: Escalation, actor: Actor, now: dt.datetime | None = None, **data) -> Event:
-    """Every view of a case is part of its record (who saw a child's details, and when)."""
+def record_view(escalation: Escalation, actor: Actor, now: dt.datetime | None = None, **data) -> Event | None:
+    """Who saw a child's details, and when, is part of the case's record. Opening the page again within
+    VIEW_EVERY adds nothing (None: no write, so a busy page does not commit on every GET); every document
+    opened is recorded."""
+    now = _now(now)
+    if "document" not in data and seen_lately(escalation, actor, now):
+        return None
     with database.atomic():
-        return _event(escalation, "viewed", actor, _now(now), **data)
+        return _event(escalation, "viewed", actor, now, **data)
+
+
+def record_subject_access_export(escalation: Escalation, actor: Actor, now: dt.datetime | None = None, **data) -> Event:
+    """An export of the child's records for a subject access request is part of the case's record."""
+    return _event(escalation, "subject_access_export", actor, _now(now), **data)

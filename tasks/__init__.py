@@ -19,6 +19,7 @@ from huey import RedisHuey, SqliteHuey
 
 from portal.config import queue_settings
 from portal.db import database
+from portal.file_modes import PRIVATE_UMASK
 
 
 def make_huey(url: str, name: str) -> SqliteHuey | RedisHuey:
@@ -30,6 +31,7 @@ def make_huey(url: str, name: str) -> SqliteHuey | RedisHuey:
         return RedisHuey(name, url=url, results=False)
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
+        os.umask(PRIVATE_UMASK)  # the queue holds row ids only, but lives with the database: private too
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         return SqliteHuey(name, filename=path, results=False)
     raise ValueError(f"unsupported HUEY_URL scheme: {url.split(':', 1)[0]!r}")

@@ -285,14 +285,21 @@ def smtp_server():
 
 
 @pytest.fixture
-def smtp_app(app, smtp_server):
-    """The test app sending through `smtp_server`, with its context pushed; no automatic wake-up."""
+def smtp_mail(app, smtp_server):
+    """The test app sending through `smtp_server`, no automatic wake-up, no context pushed (for a test client,
+    whose requests would otherwise share one `g`)."""
     from portal import mail
     from portal.documents import wake_renderer
 
     app.config.update(MAIL_BACKEND="smtp", SMTP_HOST=smtp_server.host, SMTP_PORT=smtp_server.port, SMTP_TIMEOUT=5.0)
     mail.set_waker(None)  # tests call the tasks themselves, step by step
     wake_renderer.install(None)
+    return smtp_server
+
+
+@pytest.fixture
+def smtp_app(app, smtp_mail):
+    """The test app sending through `smtp_server`, with its context pushed; no automatic wake-up."""
     with app.app_context():
         yield app
 

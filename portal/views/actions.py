@@ -42,13 +42,33 @@ def _secure_recipient(link: ActionLink) -> bool:
     return bool(party and party.secure)
 
 
+def _typed(link: ActionLink | None) -> list[tuple[str, str]]:
+    """What someone wrote on a link page that was refused when they sent it (another party acted first): shown
+    back to them so that nothing typed is lost. Only for a real link's own form, only its text fields."""
+    if link is None or request.method != "POST" or link.action not in FORMS:
+        return []
+    form = FORMS[link.action](formdata=request.form, meta={"csrf": False})
+    return [
+        (field.label.text.removesuffix(" (optional)"), field.data.strip())
+        for field in form
+        if field.type in {"StringField", "EmailField"} and isinstance(field.data, str) and field.data.strip()
+    ]
+
+
 def _refused(refused: LinkRefused):
     link = refused.link
     case = link.escalation if link else None
     procedure = registry.of_case(case) if case else None
     response = current_app.make_response(
         (
-            render_template("actions/refused.html", reason=refused.reason, link=link, case=case, procedure=procedure),
+            render_template(
+                "actions/refused.html",
+                reason=refused.reason,
+                link=link,
+                case=case,
+                procedure=procedure,
+                typed=_typed(link),
+            ),
             REFUSED_STATUS[refused.reason],
         )
     )

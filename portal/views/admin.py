@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from peewee import JOIN
 
 from forms.confirm import ConfirmForm
@@ -16,6 +15,7 @@ from portal.directory import import_rows, parse_csv
 from portal.models import Agency, Contact, Escalation, Outbox
 from portal.pagination import InvalidCursor, Order, paginate
 from portal.procedure import ROLES
+from portal.service_status import WATCHERS, service_status
 from portal.views.errors import keeps_answers
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -139,9 +139,16 @@ def import_directory():
     return render_template("admin/import.html", errors=errors, roles=list(ROLES)), 400 if errors else 200
 
 
+@bp.get("/status")
+@role_required(*WATCHERS)
+def status():
+    return render_template("admin/status.html", status=service_status())
+
+
 @bp.get("/mail")
 @role_required("admin", "business_manager")
 def sent_mail():
+    """Administrators see envelopes only (they may not open cases); the Business Manager may read the bodies."""
     query = Outbox.select(Outbox, Escalation.id, Escalation.reference).join(Escalation, JOIN.LEFT_OUTER)
     try:
         page, bad_cursor = paginate(query, MAIL_ORDER, request.args.get("cursor") or None), False
@@ -149,7 +156,8 @@ def sent_mail():
         page, bad_cursor = paginate(query, MAIL_ORDER), True
     return render_template(
         "admin/mail.html",
-        rows=page.rows,
+        rows=[(row, mail.envelope_subject(row)) for row in page.rows],
+        readable=current_user.role == "business_manager",
         form=ConfirmForm(),
         undelivered=mail.undelivered(),
         bad_cursor=bad_cursor,
@@ -159,18 +167,15 @@ def sent_mail():
 
 
 @bp.get("/mail/<int:outbox_id>")
-@role_required("admin", "business_manager")
+@role_required("business_manager")
 def read_mail(outbox_id: int):
     row = Outbox.get_or_none(Outbox.id == outbox_id)
     if row is None:
         abort(404)
     message = mail.message_for_reading(row, current_app)
     text = message.get_body(("plain",)).get_content()
-    links = (
-        re.findall(r"https?://\S+/a/[A-Za-z0-9_-]{20,}", text) if current_app.config["MAIL_BACKEND"] == "file" else []
-    )
     attached = [part.get_filename() or part.get_content_type() for part in message.iter_attachments()]
-    return render_template("admin/message.html", row=row, message=message, text=text, links=links, attached=attached)
+    return render_template("admin/message.html", row=row, message=message, text=text, attached=attached)
 
 
 @bp.post("/mail/<int:outbox_id>/resend")

@@ -6,7 +6,7 @@ from io import BytesIO
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from peewee import Case, fn
+from peewee import JOIN, Case, fn
 
 from forms.case_actions import DecideForm, EscalateForm, FlagForm, RecordForm, ResolveForm, WithdrawForm
 from portal.access import case_for, visible_cases
@@ -15,10 +15,11 @@ from portal.auth import signed_in
 from portal.case_actions import Actor, allowed_actions, answer, describe_parties
 from portal.inbox import mark_read
 from portal.mail import told
-from portal.models import Document, Escalation, ProcedureVersion, StageRecord, utcnow
+from portal.models import Agency, Document, Escalation, Event, JointRaiser, ProcedureVersion, StageRecord, User, utcnow
 from portal.pagination import InvalidCursor, Order, paginate
 from portal.registry import ProcedureUnavailable, registry
 from portal.routing import named_recipient, next_stage_people
+from portal.viewers import viewers
 from portal.views.display import stage_name
 from portal.views.errors import keeps_answers
 from portal.views.raising import has_unsent_draft
@@ -114,14 +115,13 @@ def case(reference: str):
     except ProcedureUnavailable as error:  # the record can still be read; nothing can be done on it
         procedure, unavailable = None, str(error)
     stages = list(StageRecord.select().where(StageRecord.escalation == case).order_by(StageRecord.stage_index))
-    events = list(case.events.order_by(-case.events.model.id))
     return render_template(
         "cases/case.html",
         case=case,
         procedure=procedure,
         stages=stages,
-        events=[e for e in events if e.kind != "viewed"],
-        views=[e for e in events if e.kind == "viewed"],
+        events=_timeline(case),
+        viewers=viewers(case),
         documents=list(  # without the PDFs themselves: only their sizes
             Document.select(
                 Document.id,
@@ -136,9 +136,22 @@ def case(reference: str):
         actions=allowed_actions(case, procedure, Actor.of(current_user._get_current_object())) if procedure else set(),
         tag=_deadline_tag(case, utcnow()),
         unavailable=unavailable,
+        joint_raisers=list(
+            JointRaiser.select(JointRaiser, Agency).join(Agency, JOIN.LEFT_OUTER).where(JointRaiser.escalation == case)
+        ),
         version=_version_note(case),
         told_imminent=told(case, "imminent_risk") if case.imminent_risk else [],
         told_circumstance=told(case, "specific_circumstance") if case.specific_circumstance else [],
+    )
+
+
+def _timeline(case: Escalation) -> list[Event]:
+    """The case's acts, the latest first, each with its actor in the same query; views are summarised apart."""
+    return list(
+        Event.select(Event, User)
+        .join(User, JOIN.LEFT_OUTER, on=(Event.actor == User.id))
+        .where((Event.escalation == case) & (Event.kind != "viewed"))
+        .order_by(Event.id.desc())
     )
 
 
@@ -183,7 +196,7 @@ def prepare_escalate_form(form: EscalateForm, case: Escalation, procedure) -> tu
     name only for a party the directory cannot supply (its fields are removed otherwise). Returns those parties."""
     people, missing = next_stage_people(procedure, case)
     form.contacts.choices = [(f"{p.party}|{p.email}", f"{p.name} ({p.email})") for p in people]
-    if request.method == "GET":
+    if request.method == "GET" and not form.restored:
         form.contacts.data = [value for value, _ in form.contacts.choices]
     if missing:
         who = describe_parties(missing[:1])

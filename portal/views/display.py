@@ -24,6 +24,7 @@ _AFTER_PUNCTUATION = re.compile(r"(?<=[@./_?&=#-])")
 EVENT_TITLES = {
     "raised": "Escalation raised",
     "viewed": "Case viewed",
+    "subject_access_export": "Exported for a subject access request",
     "record": "Record of a discussion",
     "resolved": "Resolved: agreed outcome",
     "escalated": "Escalated",

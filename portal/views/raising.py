@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from forms.confirm import ConfirmForm
-from forms.raise_escalation import CATEGORIES, PAGES, CheckAnswersForm
-from portal.auth import restored_answers, signed_in
+from forms.raise_escalation import CATEGORIES, NOT_LISTED, PAGES, SUBJECTS, CheckAnswersForm
+from portal.auth import signed_in
 from portal.db import database
 from portal.deadlines import schedule_stage
 from portal.mail import told
@@ -29,28 +29,59 @@ bp = Blueprint("raise", __name__, url_prefix="/raise")
 FORMS = dict(PAGES)
 ORDER = [name for name, _ in PAGES]
 DRAFT = "raise"
+CHILD_PAGES = {"child": "child", "unborn": "unborn"}  # the page about whom, by the subject page's answer
+MAX_DRAFTS_LISTED = 10
+CHANGED_ELSEWHERE = (
+    "Your answers were changed in another tab or window after this page was shown. Check them again before you "
+    "raise the escalation"
+)
 
 
 def has_unsent_draft() -> bool:
     """Whether the signed-in user left the raise journey with answers not yet sent."""
-    draft = _draft()
-    return bool(draft and draft.answers)
+    return _drafts().exists()
+
+
+def _drafts():
+    return Draft.select().where(Draft.user == current_user.id, Draft.kind == DRAFT)
 
 
 def _draft(create: bool = False) -> Draft | None:
-    draft = Draft.get_or_none(Draft.user == current_user.id, Draft.kind == DRAFT)
+    """The draft this tab works on (`?draft=N`, the signed-in user's own); a new one when asked for and none is."""
+    draft_id = request.args.get("draft", type=int)
+    draft = _drafts().where(Draft.id == draft_id).first() if draft_id else None
     if draft is None and create:
         with database.atomic():
             draft = Draft.create(user=current_user.id, kind=DRAFT, answers={}, submission_key=secrets.token_hex(16))
     return draft
 
 
-def _agency_choices() -> list[tuple[str, str]]:
+def _save(draft: Draft, answers: dict) -> Draft | None:
+    """Merge one page's answers, bumping the version; another tab's save in between is merged, never lost.
+    The draft as saved, or None when it was discarded meanwhile or kept changing."""
+    for _ in range(5):
+        with database.atomic():
+            saved = (
+                Draft.update(answers={**draft.answers, **answers}, version=Draft.version + 1, updated_at=utcnow())
+                .where(Draft.id == draft.id, Draft.version == draft.version)
+                .execute()
+            )
+        draft = Draft.get_or_none(Draft.id == draft.id)
+        if saved or draft is None:
+            return draft if saved else None
+    return None
+
+
+def _url(endpoint: str, draft: Draft | None, **values) -> str:
+    return url_for(endpoint, draft=draft.id if draft else None, **values)
+
+
+def _agency_choices(not_listed: bool = False) -> list[tuple[str, str]]:
     agencies = Agency.select().where(Agency.active).order_by(Agency.name)
-    return [("", "Select an agency")] + [(str(a.id), a.name) for a in agencies]
+    return [("", "Select an agency")] + [(str(a.id), a.name) for a in agencies] + ([NOT_LISTED] if not_listed else [])
 
 
-def _form(page: str, formdata=None, answers: dict | None = None):
+def _form(page: str, answers: dict | None = None):
     form_class = FORMS[page]
     data = {}
     for field in form_class():
@@ -59,10 +90,10 @@ def _form(page: str, formdata=None, answers: dict | None = None):
             value = dt.date.fromisoformat(value)
         if value is not None:
             data[field.name] = value
-    form = form_class(formdata=formdata, data=data) if formdata is not None else form_class(data=data)
+    form = form_class(data=data)
     for field in form:
         if field.type == "SelectField":
-            field.choices = _agency_choices()
+            field.choices = _agency_choices(not_listed=field.name == "counterpart_agency")
     if page == "you" and not form.raiser_agency.data and current_user.agency_id:
         form.raiser_agency.data = str(current_user.agency_id)
     return form
@@ -78,38 +109,56 @@ def _answers_of(form) -> dict:
     return answers
 
 
-def _next_page(page: str) -> str:
-    index = ORDER.index(page)
-    return url_for("raise.question", page=ORDER[index + 1]) if index + 1 < len(ORDER) else url_for("raise.check")
+def pages_for(answers: dict) -> list[str]:
+    """The question pages these answers call for: the child's page only for a child, the unborn baby's for one."""
+    about = CHILD_PAGES.get(answers.get("subject") or "child")
+    return [name for name in ORDER if name not in CHILD_PAGES or name == about]
+
+
+def _next_page(page: str, draft: Draft) -> str:
+    order = pages_for(draft.answers)
+    index = order.index(page) if page in order else 0
+    return (
+        _url("raise.question", draft, page=order[index + 1]) if index + 1 < len(order) else _url("raise.check", draft)
+    )
 
 
 def _missing_pages(answers: dict) -> list[str]:
     return [
         name
-        for name, form_class in PAGES
-        if not all(f.name in answers for f in form_class() if f.type not in {"CSRFTokenField", "SubmitField"})
+        for name in pages_for(answers)
+        if not all(f.name in answers for f in FORMS[name]() if f.type not in {"CSRFTokenField", "SubmitField"})
     ]
+
+
+def _resume(draft: Draft) -> str:
+    missing = _missing_pages(draft.answers)
+    return _url("raise.question", draft, page=missing[0]) if missing else _url("raise.check", draft)
 
 
 @bp.get("/")
 @signed_in
 def start():
-    draft = _draft()
-    resume = None
-    if draft and draft.answers:
-        missing = _missing_pages(draft.answers)
-        resume = url_for("raise.question", page=missing[0]) if missing else url_for("raise.check")
-    return render_template("raising/start.html", procedure=registry.current(), resume=resume)
+    drafts = [
+        {"draft": d, "resume": _resume(d)} for d in _drafts().order_by(Draft.updated_at.desc()).limit(MAX_DRAFTS_LISTED)
+    ]
+    return render_template("raising/start.html", procedure=registry.current(), drafts=drafts)
 
 
-@bp.post("/discard")
+@bp.route("/discard", methods=["GET", "POST"])
 @signed_in
-@keeps_answers
 def discard():
-    if ConfirmForm().validate_on_submit():
+    """Asks first: one press must not throw away answers typed over ten minutes."""
+    draft = _draft()
+    if draft is None:
+        return redirect(url_for("raise.start"))
+    form = ConfirmForm()
+    if form.validate_on_submit():
         with database.atomic():
-            Draft.delete().where(Draft.user == current_user.id, Draft.kind == DRAFT).execute()
-    return redirect(url_for("raise.start"))
+            Draft.delete().where(Draft.id == draft.id).execute()
+        flash("Your answers were discarded.")
+        return redirect(url_for("raise.start"))
+    return render_template("raising/discard.html", form=form, draft=draft, back=_resume(draft))
 
 
 @bp.route("/<page>", methods=["GET", "POST"])
@@ -120,48 +169,57 @@ def question(page: str):
         abort(404)
     draft = _draft()
     answers = draft.answers if draft else {}
-    if request.method == "POST":
-        form = _form(page, request.form, answers)
-        if form.validate_on_submit():
-            draft = draft or _draft(create=True)
-            with database.atomic():
-                Draft.update(answers={**draft.answers, **_answers_of(form)}, updated_at=utcnow()).where(
-                    Draft.id == draft.id
-                ).execute()
-            if request.args.get("change"):
-                return redirect(url_for("raise.check"))
-            return redirect(_next_page(page))
-    else:
-        restored = restored_answers()
-        form = _form(page, restored, answers) if restored is not None else _form(page, answers=answers)
-    index = ORDER.index(page)
+    form = _form(page, answers)
+    if request.method == "POST" and form.validate_on_submit():
+        draft = _save(draft or _draft(create=True), _answers_of(form))
+        if draft is None:  # discarded in another tab, or changed there again and again: keep what was typed
+            form.submit.errors.append(
+                "These answers were not saved: the escalation was discarded or changed in another tab. Check them "
+                "and continue to keep them"
+            )
+        elif request.args.get("change") and not (page == "subject" and _missing_pages(draft.answers)):
+            return redirect(_url("raise.check", draft))
+        else:
+            return redirect(_next_page(page, draft))
+    order = pages_for(answers)
+    index = order.index(page) if page in order else 0
     back = (
-        url_for("raise.check")
+        _url("raise.check", draft)
         if request.args.get("change")
-        else (url_for("raise.question", page=ORDER[index - 1]) if index else url_for("raise.start"))
+        else (_url("raise.question", draft, page=order[index - 1]) if index else url_for("raise.start"))
     )
     return render_template(
-        "raising/question.html", form=form, page=page, back=back, step=index + 1, steps=len(ORDER)
+        "raising/question.html", form=form, page=page, back=back, step=index + 1, steps=len(order)
     ), (400 if form.timed_out else 200)
 
 
 def _details(answers: dict) -> EscalationDetails:
     procedure = registry.current()
     due = answers.get("requested_due")
+    subject = answers.get("subject") or "child"
+    not_listed = answers["counterpart_agency"] == NOT_LISTED[0]
+    child = {} if subject == "none" else answers  # a strategic case keeps no child's answers, even typed earlier
+    born, expected = child.get("child_dob"), child.get("child_due")
     return EscalationDetails(
-        child_name=answers["child_name"],
-        child_dob=dt.date.fromisoformat(answers["child_dob"]),
-        child_identifier=answers.get("child_identifier") or "",
-        child_on_plan=answers["child_on_plan"] == "yes",
-        child_looked_after=answers["child_looked_after"] == "yes",
-        child_chair_name=answers.get("chair_name") or "",
-        child_chair_email=answers.get("chair_email") or "",
+        subject=subject,
+        child_name=child.get("child_name") or "",
+        child_dob=dt.date.fromisoformat(born) if born and subject == "child" else None,
+        child_due=dt.date.fromisoformat(expected) if expected and subject == "unborn" else None,
+        child_identifier=child.get("child_identifier") or "",
+        child_on_plan=child.get("child_on_plan") == "yes",
+        child_looked_after=child.get("child_looked_after") == "yes" and subject == "child",
+        child_chair_name=child.get("chair_name") or "",
+        child_chair_email=child.get("chair_email") or "",
         raiser_role=answers["raiser_role"],
         raiser_agency_id=int(answers["raiser_agency"]),
         raiser_contact_details=answers["raiser_contact_details"],
         counterpart_name=answers["counterpart_name"],
         counterpart_email=answers["counterpart_email"],
-        counterpart_agency_id=int(answers["counterpart_agency"]),
+        counterpart_agency_id=None if not_listed else int(answers["counterpart_agency"]),
+        joint_raisers=[(answers["joint_name"], answers["joint_email"], int(answers["joint_agency"]))]
+        if answers.get("joint") == "yes"
+        else [],
+        counterpart_agency_other=(answers.get("counterpart_agency_other") or "").strip() if not_listed else "",
         categories=answers["categories"],
         category_other=(answers.get("category_other") or "") if "other" in answers["categories"] else "",
         summary=answers["summary"],
@@ -175,23 +233,27 @@ def _details(answers: dict) -> EscalationDetails:
     )
 
 
-def _summary(answers: dict) -> list[dict]:
+def _summary(draft: Draft) -> list[dict]:
     """Rows for the check-your-answers summary list, each with a Change link."""
-    agencies = dict(_agency_choices())
+    answers = draft.answers
+    agencies = dict(_agency_choices(not_listed=True))
     categories = dict(CATEGORIES)
+    subjects = dict(SUBJECTS)
     circumstances = {"none": "None of these", **SPECIFIC_CIRCUMSTANCES}
 
     def show(name: str) -> str:
         value = answers.get(name)
         if value in (None, ""):
             return "Not given"
-        if name in {"raiser_agency", "counterpart_agency"}:
+        if name in {"raiser_agency", "counterpart_agency", "joint_agency"}:
             return agencies.get(value, "Unknown agency")
         if name == "categories":
             return "; ".join(categories.get(v, v) for v in value)
         if name == "specific_circumstance":
             return circumstances.get(value, value)
-        if name in {"child_dob", "requested_due"}:
+        if name == "subject":
+            return subjects.get(value, value)
+        if name in {"child_dob", "child_due", "requested_due"}:
             return dt.date.fromisoformat(value).strftime("%-d %B %Y")
         return {"yes": "Yes", "no": "No"}.get(value, value)
 
@@ -200,11 +262,13 @@ def _summary(answers: dict) -> list[dict]:
         "category_other": "other" in (answers.get("categories") or []),
         "lead_name": answers.get("lead_aware") == "yes",
         "chair_name": "yes" in (answers.get("child_on_plan"), answers.get("child_looked_after")),
+        "counterpart_agency_other": answers.get("counterpart_agency") == NOT_LISTED[0],
+        **dict.fromkeys(("joint_name", "joint_email", "joint_agency"), answers.get("joint") == "yes"),
         "chair_email": "yes" in (answers.get("child_on_plan"), answers.get("child_looked_after")),
     }
     rows = []
-    for page, form_class in PAGES:
-        for field in form_class():
+    for page in pages_for(answers):
+        for field in FORMS[page]():
             if field.type in {"CSRFTokenField", "SubmitField"} or not applies.get(field.name, True):
                 continue
             rows.append(
@@ -214,7 +278,7 @@ def _summary(answers: dict) -> list[dict]:
                     "actions": {
                         "items": [
                             {
-                                "href": url_for("raise.question", page=page, change=1) + f"#{field.id}",
+                                "href": _url("raise.question", draft, page=page, change=1) + f"#{field.id}",
                                 "text": "Change",
                                 "visuallyHiddenText": field.label.text.lower(),
                             }
@@ -231,7 +295,7 @@ def _summary(answers: dict) -> list[dict]:
 def check():
     draft = _draft()
     if request.method == "POST":
-        # Submitted twice (double click, back and resubmit): the first submission made the case.
+        # Submitted twice (double click, back and resubmit, two tabs): the first submission made the case.
         done = Escalation.get_or_none(
             Escalation.submission_key == request.form.get("submission_key", ""), Escalation.raiser == current_user.id
         )
@@ -241,16 +305,29 @@ def check():
         return redirect(url_for("raise.start"))
     missing = _missing_pages(draft.answers)
     if missing:
-        return redirect(url_for("raise.question", page=missing[0]))
-    form = CheckAnswersForm(data={"submission_key": draft.submission_key})
+        return render_template(
+            "raising/missing.html",
+            draft=draft,
+            missing=[
+                {"title": FORMS[page].title, "href": _url("raise.question", draft, page=page)} for page in missing
+            ],
+        )
+    form = CheckAnswersForm(  # nothing typed here: never a restored version, always the draft's own
+        formdata=request.form if request.method == "POST" else None,
+        data={"submission_key": draft.submission_key, "version": str(draft.version)},
+    )
     procedure = registry.current()
     if form.validate_on_submit():
         done = None
-        try:
-            user = current_user._get_current_object()
-            done = raise_escalation(procedure, user, _details(draft.answers), submission_key=draft.submission_key)
-        except WorkflowError as error:
-            form.submit.errors.append(str(error))
+        if form.version.data != str(draft.version):  # this page showed older answers than the draft now holds
+            form.submit.errors.append(CHANGED_ELSEWHERE)
+            form.version.data = str(draft.version)
+        else:
+            try:
+                user = current_user._get_current_object()
+                done = raise_escalation(procedure, user, _details(draft.answers), submission_key=draft.submission_key)
+            except WorkflowError as error:
+                form.submit.errors.append(str(error))
         if done is not None:
             with database.atomic():
                 Draft.delete().where(Draft.id == draft.id).execute()
@@ -260,12 +337,13 @@ def check():
     return render_template(
         "raising/check.html",
         form=form,
-        rows=_summary(answers),
+        rows=_summary(draft),
         answers=answers,
+        back=_url("raise.question", draft, page=pages_for(answers)[-1]),
         procedure=procedure,
         schedule=schedule,
         will_tell=_will_tell(procedure, answers),
-    ), (400 if form.errors or form.timed_out else 200)
+    ), (409 if CHANGED_ELSEWHERE in form.submit.errors else 400 if form.errors or form.timed_out else 200)
 
 
 def _will_tell(procedure, answers: dict) -> dict[str, list[str]]:

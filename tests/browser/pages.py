@@ -20,7 +20,9 @@ from tests.browser.conftest import PASSWORD, PageChecks
 class Answers:
     """What a practitioner types into the raise journey."""
 
+    subject: str = "A child"  # or "An unborn baby", or "No particular child: ..." (SUBJECT_NONE)
     child_name: str = "Jamie Rivers"
+    due: tuple[str, str, str] = ("", "", "")  # an unborn baby's expected date of delivery
     dob: tuple[str, str, str] = ("3", "5", "2015")
     identifier: str = "CSC-20417"
     on_plan: str = "Yes"
@@ -28,6 +30,9 @@ class Answers:
     chair_name: str = "Ruth IRO"
     chair_email: str = "cp.chair.or.iro@demo.safeguarding.children.partnership.demo.example"
     role: str = "Social Worker"
+    joint_name: str = ""  # someone from another agency raising it jointly, if any
+    joint_email: str = ""
+    joint_agency: str = ""
     contact_details: str = "020 7946 0000, sam.patel@csc.demo.example"
     counterpart_name: str = "DC Jo Williams"
     counterpart_email: str = "officer@demo.example"
@@ -122,15 +127,15 @@ class Portal:
 
     # --- Raising an escalation -------------------------------------------------------------------
 
-    def start_raising(self) -> Portal:
+    def start_raising(self, subject: str = "A child") -> Portal:
+        """From the dashboard to the first page after 'Who is the disagreement about?' (a new draft each time)."""
         self.follow("Raise an escalation", exact=True)
         self.expect_heading("Raise an escalation")
-        discard = self.page.get_by_role("button", name="Discard your answers and start again", exact=True)
-        if discard.count():  # answers left from an earlier journey by the same user
-            discard.click()
-            self.checks()
         self.press("Start now")  # a start button: a link with role="button"
-        self.expect_heading("About the child")
+        self.expect_heading("Who the disagreement is about")
+        self.choose("Who is the disagreement about?", subject)
+        self.continue_()
+        self.expect_heading(self.QUESTIONS[self.questions(subject)[0]][0])
         return self
 
     def continue_(self) -> Portal:
@@ -148,6 +153,24 @@ class Portal:
             self.page.get_by_label("Name of the child's child protection chair or IRO").fill(a.chair_name)
             self.page.get_by_label("Email address of the chair or IRO").fill(a.chair_email)
 
+    def fill_unborn(self, a: Answers) -> None:
+        self.page.get_by_label("Name to record the baby by").fill(a.child_name)
+        due = self.group("Expected date of delivery")
+        for part, value in zip(("Day", "Month", "Year"), a.due, strict=True):
+            due.get_by_label(part, exact=True).fill(value)
+        self.choose("Is the unborn baby subject to a child protection plan?", a.on_plan)
+        if a.on_plan == "Yes":
+            self.page.get_by_label("Name of the child's child protection chair or IRO").fill(a.chair_name)
+            self.page.get_by_label("Email address of the chair or IRO").fill(a.chair_email)
+
+    def fill_joint(self, a: Answers) -> None:
+        legend = "Is a practitioner from another agency raising this with you?"
+        self.choose(legend, "Yes" if a.joint_email else "No")
+        if a.joint_email:
+            self.page.get_by_label("Their name").fill(a.joint_name)
+            self.page.get_by_label("Their email address (jointly raising)").fill(a.joint_email)
+            self.page.get_by_label("Their agency (jointly raising)").select_option(label=a.joint_agency)
+
     def fill_you(self, a: Answers) -> None:
         self.page.get_by_label("Your role").fill(a.role)
         expect(self.page.get_by_label("Your agency or team")).to_have_value(re.compile(r"\d+"))  # their own agency
@@ -156,7 +179,7 @@ class Portal:
     def fill_counterpart(self, a: Answers) -> None:
         self.page.get_by_label("Name of the practitioner").fill(a.counterpart_name)
         self.page.get_by_label("Their email address").fill(a.counterpart_email)
-        self.page.get_by_label("Their agency").select_option(label=a.counterpart_agency)
+        self.page.get_by_label("Their agency", exact=True).select_option(label=a.counterpart_agency)
 
     def fill_categories(self, a: Answers) -> None:
         group = self.group("What is the disagreement about?")
@@ -182,23 +205,33 @@ class Portal:
     def fill_deadline(self, a: Answers) -> None:
         """Left blank: the procedure's own deadline."""
 
-    QUESTIONS = [
-        ("About the child", "fill_child"),
-        ("About you", "fill_you"),
-        ("Who you disagree with", "fill_counterpart"),
-        ("What the disagreement is about", "fill_categories"),
-        ("The concern", "fill_concern"),
-        ("Outcome sought", "fill_outcome"),
-        ("Your safeguarding lead", "fill_lead"),
-        ("Risk to the child", "fill_risk"),
-        ("Deadline", "fill_deadline"),
-    ]
+    QUESTIONS = {
+        "child": ("About the child", "fill_child"),
+        "unborn": ("About the unborn baby", "fill_unborn"),
+        "you": ("About you", "fill_you"),
+        "joint": ("Raising it jointly", "fill_joint"),
+        "counterpart": ("Who you disagree with", "fill_counterpart"),
+        "categories": ("What the disagreement is about", "fill_categories"),
+        "concern": ("The concern", "fill_concern"),
+        "outcome": ("Outcome sought", "fill_outcome"),
+        "safeguarding-lead": ("Your safeguarding lead", "fill_lead"),
+        "risk": ("Risk to the child", "fill_risk"),
+        "deadline": ("Deadline", "fill_deadline"),
+    }
+
+    @staticmethod
+    def questions(subject: str) -> list[str]:
+        """The pages after 'Who is the disagreement about?' for this answer to it."""
+        about = {"A child": ["child"], "An unborn baby": ["unborn"]}.get(subject, [])
+        return about + [page for page in Portal.QUESTIONS if page not in ("child", "unborn")]
 
     def answer_all(self, a: Answers) -> Portal:
-        """Every question page in order, from 'About the child' to check your answers."""
-        for step, (title, fill) in enumerate(self.QUESTIONS, start=1):
+        """Every question page in order, from the one after 'Who is the disagreement about?' to check your answers."""
+        pages = self.questions(a.subject)
+        for step, page in enumerate(pages, start=2):
+            title, fill = self.QUESTIONS[page]
             self.expect_heading(title)
-            expect(self.page.get_by_text(f"Raise an escalation: step {step} of 9")).to_be_visible()
+            expect(self.page.get_by_text(f"Raise an escalation: step {step} of {len(pages) + 1}")).to_be_visible()
             getattr(self, fill)(a)
             self.continue_()
         self.expect_heading("Check your answers before raising the escalation")

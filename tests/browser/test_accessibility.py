@@ -132,6 +132,22 @@ def test_pages_reflow_on_a_narrow_screen_without_scrolling_sideways(portal, case
             expect(page.get_by_role("region", name="Stages")).to_be_visible()  # the table scrolls in its own box
 
 
+def test_who_has_opened_a_case_opened_by_keyboard_at_320px(portal, cases):
+    """The one-line-per-person table inside its details: opened with the keyboard, axe-clean, no sideways page."""
+    page = portal.page
+    page.set_viewport_size({"width": 320, "height": 640})
+    portal.sign_in(BUSINESS_MANAGER)
+    portal.open(f"/cases/{cases.first_stage}")
+    summary = page.locator("summary", has_text="Who has opened this case")
+    summary.focus()
+    page.keyboard.press("Enter")
+    table = page.get_by_role("table", name="Each person who opened the case")
+    expect(table).to_be_visible()
+    expect(table.get_by_role("row")).not_to_have_count(1)  # the header and at least this view
+    portal.checks()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
 # Every word in a table cell or summary value, and the lines its boxes sit on; addresses may break, words may not.
 BROKEN_WORDS = """() => {
   const broken = [];
@@ -197,6 +213,7 @@ def test_every_raise_page_empty_and_with_errors(portal):
             "Select yes if the child is looked after",
         ],
         "About you": ["Enter your role", "Enter your contact details"],
+        "Raising it jointly": ["Select yes if a practitioner from another agency is raising this with you"],
         "Who you disagree with": [
             "Enter the name of the practitioner you disagree with",
             "Enter their email address",
@@ -214,7 +231,8 @@ def test_every_raise_page_empty_and_with_errors(portal):
             "Select whether any specific circumstance applies",
         ],
     }
-    for step, (title, fill) in enumerate(Portal.QUESTIONS, start=1):
+    for step, name in enumerate(Portal.questions("A child"), start=1):
+        title, fill = Portal.QUESTIONS[name]
         portal.expect_heading(title)
         if title == "Deadline":
             deadline = portal.group("An earlier deadline for the first stage (optional)")
@@ -244,10 +262,11 @@ def test_every_raise_page_empty_and_with_errors(portal):
             page.get_by_label("Your agency or team").select_option(label="Children's Social Care")
         getattr(portal, fill)(answers)
         portal.continue_()
-        if step == 1:  # the start page offers to continue or discard once answers are saved
+        if step == 1:  # the start page offers to continue or discard once answers are saved; discarding asks first
             portal.follow("Raise an escalation", exact=True)
-            expect(page.get_by_role("button", name="Discard your answers and start again")).to_be_visible()
-            portal.press("Continue your escalation")
+            portal.follow("Discard the escalation about Ellis Axe")
+            portal.expect_heading("Are you sure you want to discard your answers?")
+            portal.follow("No, keep them")
 
     # Check your answers, with both warnings (imminent risk, a specific circumstance).
     portal.expect_heading("Check your answers before raising the escalation")

@@ -12,8 +12,9 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from portal import reminders
 from portal.db import database
-from portal.models import Agency, Contact, Outbox, User
+from portal.models import Agency, Contact, Heartbeat, Outbox, User, utcnow
 from portal.registry import registry
 from portal.workflow import EscalationDetails, raise_escalation
 from tests.browser.conftest import BUSINESS_MANAGER, OFFICER, PRACTITIONER
@@ -239,3 +240,24 @@ def test_the_business_manager_sees_every_case_and_the_sent_mail(portal, referenc
     portal.checks()
     assert response.status == 404
     portal.expect_heading("Page not found")
+
+
+def test_service_status_and_the_stopped_sweep_banner(portal):
+    """The demo's sweep has not run in this test server: the red banner on every page, then the status page;
+    once the sweep writes its heartbeat, the banner goes."""
+    page = portal.page
+    with database.connection_context():
+        Heartbeat.delete().execute()
+    portal.sign_in(BUSINESS_MANAGER)
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Service problem")
+    expect(alert).to_contain_text("The reminder sweep has not run for over 5 minutes.")
+    portal.follow("Service status", exact=True)
+    portal.expect_heading("Service status")
+    expect(portal.summary_value("Reminder sweep last ran")).to_contain_text("Never, on this database.")
+
+    with database.connection_context():
+        reminders.sweep(utcnow())
+    portal.open("/admin/status")
+    expect(page.get_by_role("alert")).to_have_count(0)
+    expect(portal.summary_value("Reminder sweep last ran")).to_contain_text("Working")

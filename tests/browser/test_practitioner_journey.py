@@ -44,7 +44,7 @@ def test_raise_escalate_and_resolve(portal, live_server):
     portal.follow("Change their email address")
     portal.expect_heading("Who you disagree with")
     expect(page.get_by_label("Their email address")).to_have_value("officer@demo.example")
-    expect(page.get_by_role("link", name="Back")).to_have_attribute("href", "/raise/check")
+    expect(page.get_by_role("link", name="Back")).to_have_attribute("href", re.compile(r"^/raise/check\?draft=\d+$"))
     page.get_by_label("Their email address").fill("jo.williams@met.demo.example")
     portal.continue_()
     portal.expect_heading("Check your answers before raising the escalation")
@@ -251,6 +251,12 @@ def test_raising_an_escalation_with_the_keyboard_alone(portal):
     portal.expect_heading("Raise an escalation")
     keyboard.activate(page.get_by_role("button", name="Start now"))
 
+    # Who it is about: the first radio, chosen with Space.
+    portal.expect_heading("Who the disagreement is about")
+    keyboard.tab_to(portal.group("Who is the disagreement about?").get_by_label("A child", exact=True))
+    keys.press("Space")
+    keyboard.activate(page.get_by_role("button", name="Continue"))
+
     # About the child: the tab order follows the page, field by field, down to Continue.
     portal.expect_heading("About the child")
     dob = portal.group("Child's date of birth")
@@ -294,13 +300,20 @@ def test_raising_an_escalation_with_the_keyboard_alone(portal):
     keyboard.type_into(page.get_by_label("Your contact details"), a.contact_details)
     keyboard.press_and_load("Enter")  # submits the form from a text input
 
+    portal.expect_heading("Raising it jointly")
+    legend = "Is a practitioner from another agency raising this with you?"
+    keyboard.tab_to(portal.group(legend).get_by_label("Yes"))
+    keys.press("ArrowDown")  # No
+    expect(portal.group(legend).get_by_label("No")).to_be_checked()
+    keyboard.activate(page.get_by_role("button", name="Continue"))
+
     # Who you disagree with: a wrong email address, corrected through the error summary.
     portal.expect_heading("Who you disagree with")
     keyboard.type_into(page.get_by_label("Name of the practitioner"), a.counterpart_name)
     keyboard.type_into(page.get_by_label("Their email address"), "sam.patel-at-csc")
-    keyboard.tab_to(page.get_by_label("Their agency"))
+    keyboard.tab_to(page.get_by_label("Their agency", exact=True))
     keys.type("Children")  # type-ahead in a closed select
-    expect(page.get_by_label("Their agency")).to_have_value(re.compile(r"\d+"))
+    expect(page.get_by_label("Their agency", exact=True)).to_have_value(re.compile(r"\d+"))
     keyboard.activate(page.get_by_role("button", name="Continue"))
     portal.expect_errors("Enter an email address in the correct format, like name@example.org")
     expect(page.locator(".govuk-error-summary")).to_be_focused()

@@ -37,3 +37,67 @@ def test_defaults_keep_everything_under_instance(tmp_path, monkeypatch):
     assert config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'portal.db'}"
     assert config["HUEY_URL"] == f"sqlite:///{tmp_path / 'huey.db'}"
     assert config["MAIL_BACKEND"] == "file"
+
+
+def _production(tmp_path, **settings) -> dict:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700, exist_ok=True)
+    return {
+        "INSTANCE_PATH": str(tmp_path),
+        "PRODUCTION": True,
+        "SECRET_KEY": "8f1c2e7a9b0d4f6e3a5c7b9d1e2f4a6c8e0b2d4f6a8c0e2b",
+        "MAIL_BACKEND": "smtp",
+        "DATABASE_URL": f"sqlite:///{private / 'portal.db'}",
+        **settings,
+    }
+
+
+def test_production_starts_with_safe_settings(tmp_path):
+    assert load_config(_production(tmp_path))["PRODUCTION"] is True
+
+
+@pytest.mark.parametrize(
+    ("unsafe", "fix"),
+    [
+        ({"MAIL_BACKEND": "file"}, "set MAIL_BACKEND=smtp and SMTP_HOST"),
+        ({"SECRET_KEY": "a" * 64}, "set a random one"),
+        ({"SECRET_KEY": "abcabcabcabcabcabcabcabcabcabcabcabc"}, "set a random one"),
+        ({"SECRET_KEY": ""}, "SECRET_KEY must be set to at least 32 characters"),
+        ({"DATABASE_URL": "world"}, "run chmod 700"),
+    ],
+)
+def test_production_refuses_each_unsafe_setting_saying_what_to_change(tmp_path, unsafe, fix):
+    if unsafe.get("DATABASE_URL") == "world":
+        shared = tmp_path / "shared"
+        shared.mkdir()
+        shared.chmod(0o755)
+        unsafe = {"DATABASE_URL": f"sqlite:///{shared / 'portal.db'}"}
+    with pytest.raises(ConfigError, match=fix):
+        load_config(_production(tmp_path, **unsafe))
+
+
+def test_the_portal_keeps_its_files_and_folders_private(tmp_path):
+    from portal import create_app, mail
+    from portal.models import Outbox
+
+    instance, data = tmp_path / "instance", tmp_path / "data"
+    data.mkdir()
+    database_file = data / "portal.db"
+    database_file.write_bytes(b"")
+    database_file.chmod(0o644)
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(instance),
+            "SECRET_KEY": "test-secret-key-" + "x" * 32,
+            "DATABASE_URL": f"sqlite:///{database_file}",
+            "HUEY_URL": f"sqlite:///{instance / 'huey.db'}",
+        }
+    )
+    assert instance.stat().st_mode & 0o777 == 0o700
+    assert database_file.stat().st_mode & 0o777 == 0o600
+    written = mail.write_eml(mail.EmailMessage(), Outbox(id=1, created_at=mail.utcnow()), app.config)
+    assert written.stat().st_mode & 0o777 == 0o600 and written.parent.stat().st_mode & 0o777 == 0o700
+    created = tmp_path / "made-later"
+    created.mkdir()
+    (created / "f").write_text("x")
+    assert created.stat().st_mode & 0o777 == 0o700 and (created / "f").stat().st_mode & 0o777 == 0o600

@@ -77,13 +77,13 @@ def test_only_the_raiser_may_withdraw(client, people, case):
     assert client.get(f"/cases/{case.reference}/resolve").status_code == 200
 
 
-def test_every_view_of_a_case_is_recorded(client, people, case):
+def test_a_view_of_a_case_is_recorded(client, people, case):
     sign_in(client, people["manager"])
     client.get(f"/cases/{case.reference}")
     client.get(f"/cases/{case.reference}")
     with database.connection_context():
         views = Event.select().where((Event.escalation == case.id) & (Event.kind == "viewed"))
-        assert [v.actor_id for v in views] == [people["manager"].id] * 2
+        assert [v.actor_id for v in views] == [people["manager"].id]  # once in ten minutes: test_case_page.py
 
 
 def _fingerprint() -> dict:
@@ -144,4 +144,4 @@ def test_the_dashboard_is_titled_for_whoever_signs_in(client, people, case):
         sign_in(browser, people[who])
         page = browser.get("/cases/").get_data(as_text=True)
         assert f"<title>{heading}" in page, who
-        assert ("/admin/" in page.split("</header>", 1)[1]) == (who == "admin"), who
+        assert ('href="/admin/"' in page.split("</header>", 1)[1]) == (who == "admin"), who

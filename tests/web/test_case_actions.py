@@ -218,7 +218,7 @@ def test_views_are_listed_apart_from_the_timeline_and_link_actors_by_name(app, c
     timeline = page.split(">Timeline</h2>", 1)[1].split("</ol>", 1)[0]
     assert "Case viewed" not in timeline and "Resolved: agreed outcome" in timeline
     assert f"by {link.recipient_name} ({link.recipient_email})" in text_of_page(timeline)
-    assert "Who has opened this case (2)" in page
+    assert "Who has opened this case (1 person)" in page
 
 
 @pytest.mark.both_engines

@@ -165,7 +165,8 @@ def test_the_case_page_links_the_pdf_for_those_who_may_see_the_case(app, client,
     with app.app_context():
         opened = Event.select().where((Event.escalation == case) & (Event.kind == "viewed")).order_by(-Event.id).get()
         assert opened.data == {"document": "escalation_notice"} and opened.actor_id == people["raiser"].id
-    assert "Document opened: Escalation Notice" in client.get(f"/cases/{case.reference}").get_data(as_text=True)
+    viewers = client.get(f"/cases/{case.reference}").get_data(as_text=True).split('id="case-viewers"', 1)[1]
+    assert re.search(r"numeric\">2</td>\s*<td [^>]*numeric\">1</td>", viewers)  # the page, then the document
 
     assert client.get(f"/cases/{case.reference}/documents/{document.id + 999}").status_code == 404
     client.post("/sign-out", data={"csrf_token": _token(client)})
@@ -194,7 +195,7 @@ def _token(client) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/cases/").get_data(as_text=True)).group(1)
 
 
-def test_an_administrator_sees_what_a_document_email_carried(app, client, people, case):
+def test_the_business_manager_sees_what_a_document_email_carried(app, client, people, case):
     app.config["MAIL_BACKEND"] = "smtp"  # the message is built again for reading: nothing was written to a file
     with app.app_context():
         secure_business_manager()
@@ -203,7 +204,7 @@ def test_an_administrator_sees_what_a_document_email_carried(app, client, people
         (row,) = [
             r for r in Outbox.select().where(Outbox.purpose == "document") if r.context["document_id"] == final.id
         ]
-    sign_in(client, people["admin"])
+    sign_in(client, people["manager"])
 
     page = client.get(f"/admin/mail/{row.id}").get_data(as_text=True)
     assert f"{case.reference}-f.pdf" in page and "It is attached as a PDF." in page

@@ -44,9 +44,9 @@ def test_the_procedure_page_reads_right_under_every_procedure(client, configured
 def raise_at(client, people, when: dt.datetime, imminent: str) -> tuple[str, str]:
     with time_machine.travel(when, tick=False):
         sign_in(client, people["raiser"])
-        answer_all(client, people, risk={"imminent_risk": imminent})
-        check = normalize_spaces(client.get("/raise/check").get_data(as_text=True))
-        response, _ = submit(client)
+        path = answer_all(client, people, risk={"imminent_risk": imminent})
+        check = normalize_spaces(client.get(path).get_data(as_text=True))
+        response, _ = submit(client, path)
         assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
         done = normalize_spaces(client.get(response.headers["Location"]).get_data(as_text=True))
     return check, done

@@ -122,11 +122,24 @@ def create_app(config: dict | None = None) -> Flask:
     def _partnership() -> dict:
         return {"partnership_name": registry.current().partnership}
 
-    from portal.views import accounts, actions, admin, auth, cases, deadlines, governance, public, raising, reports
+    from portal.views import (
+        accounts,
+        actions,
+        admin,
+        auth,
+        cases,
+        deadlines,
+        governance,
+        inbox,
+        public,
+        raising,
+        reports,
+    )
 
-    blueprints = (public, auth, cases, raising, actions, admin, governance, deadlines, reports, accounts)
+    blueprints = (public, auth, cases, raising, actions, admin, governance, deadlines, reports, accounts, inbox)
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
+    inbox.init_inbox(app)
 
     from portal.cli import register
 

@@ -172,6 +172,12 @@ class Escalation(BaseModel):
     submission_key = CharField(max_length=64, null=True, unique=True)  # one case per submitted form
     created_at = UTCDateTimeField(default=utcnow)
     closed_at = UTCDateTimeField(null=True)
+    # For the Business Manager's inbox (portal/inbox.py): the time of the case's latest event other than a view,
+    # set where events are written, and the child's name normalised for a prefix search an index can answer.
+    last_activity_at = UTCDateTimeField(default=utcnow)
+    child_name_key = CharField(max_length=200, default="")
+    child_surname_key = CharField(max_length=200, default="")
+
     # Retention: when the case's details were erased, and the person who confirmed it (the row stays, for reports)
     erased_at = UTCDateTimeField(null=True)
     erased_by = CharField(max_length=200, default="")
@@ -196,6 +202,15 @@ class Escalation(BaseModel):
             return f"{self.child_name} (unborn){due}"
         born = f", born {self.child_dob.day} {self.child_dob:%B %Y}" if self.child_dob else ""
         return f"{self.child_name}{born}"
+
+    class Meta:
+        indexes = (
+            (("created_at", "id"), False),
+            (("last_activity_at", "id"), False),
+            (("due_at", "id"), False),
+            (("child_name_key",), False),
+            (("child_surname_key",), False),
+        )
 
 
 class StageRecord(BaseModel):
@@ -291,7 +306,7 @@ class Outbox(BaseModel):
     sent_at = UTCDateTimeField(null=True)
 
     class Meta:
-        indexes = ((("status", "next_attempt_at"), False),)
+        indexes = ((("status", "next_attempt_at"), False), (("created_at", "id"), False))  # the latter: Sent mail
 
 
 class ActionLink(BaseModel):
@@ -323,6 +338,26 @@ class Document(BaseModel):
     content = BytesField(null=True)
     created_at = UTCDateTimeField(default=utcnow)
     rendered_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("created_at", "id"), False),)  # the inbox's documents list, newest first
+
+
+class InboxMark(BaseModel):
+    """One Business Manager's mark on one inbox item (a case or a document): when they last opened it, and when
+    they marked it reviewed, with their note. An item changed since it was opened is new again."""
+
+    KINDS = ("case", "document")
+
+    user = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    kind = CharField(max_length=20)
+    item_id = IntegerField()
+    read_at = UTCDateTimeField(null=True)
+    reviewed_at = UTCDateTimeField(null=True)
+    note = TextField(default="")
+
+    class Meta:
+        indexes = ((("user", "kind", "item_id"), True),)
 
 
 class Reminder(BaseModel):
@@ -462,6 +497,7 @@ MODELS = [
     Outbox,
     ActionLink,
     Document,
+    InboxMark,
     Reminder,
     DeadlineChange,
     UserSession,

@@ -37,6 +37,7 @@ from portal.models import (
     User,
     utcnow,
 )
+from portal.name_search import name_keys
 from portal.procedure import SPECIFIC_CIRCUMSTANCES, Procedure, Stage
 from portal.registry import version_for
 from portal.routing import Recipient, business_managers, resolve_parties
@@ -115,6 +116,9 @@ def _event(escalation: Escalation, kind: str, actor: Actor | None, now: dt.datet
         data["via"] = "emailed link"
     if actor is not None and actor.user is None and actor.name:
         data["actor_name"] = actor.name  # a link recipient has no account: keep the name the email was sent to
+    if kind != "viewed":  # the one place a case's last activity moves: the inbox sorts and marks "new" by it
+        Escalation.update(last_activity_at=now).where(Escalation.id == escalation.id).execute()
+        escalation.last_activity_at = now
     return Event.create(
         escalation=escalation,
         at=now,
@@ -372,6 +376,9 @@ def raise_escalation(
                 procedure_version=version_for(procedure) if procedure.digest else None,
                 subject=details.subject,
                 child_name=child_name,
+                child_name_key=name_keys(child_name)[0],
+                child_surname_key=name_keys(child_name)[1],
+                last_activity_at=now,
                 child_dob=None if details.subject != "child" else details.child_dob,
                 child_due=details.child_due if details.subject == "unborn" else None,
                 child_identifier=details.child_identifier.strip(),

@@ -13,13 +13,14 @@ from portal.auth import role_required
 from portal.db import database
 from portal.directory import import_rows, parse_csv
 from portal.models import Agency, Contact, Escalation, Outbox
+from portal.pagination import InvalidCursor, Order, paginate
 from portal.procedure import ROLES
 from portal.service_status import WATCHERS, service_status
 from portal.views.errors import keeps_answers
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 admin_only = role_required("admin")
-MAIL_PAGE_SIZE = 100
+MAIL_ORDER = Order((("created_at", Outbox.created_at), ("id", Outbox.id)), descending=True)  # newest first
 
 
 def _agency_choices() -> list[tuple[str, str]]:
@@ -148,18 +149,20 @@ def status():
 @role_required("admin", "business_manager")
 def sent_mail():
     """Administrators see envelopes only (they may not open cases); the Business Manager may read the bodies."""
-    rows = list(
-        Outbox.select(Outbox, Escalation.id, Escalation.reference)
-        .join(Escalation, JOIN.LEFT_OUTER)
-        .order_by(Outbox.created_at.desc(), Outbox.id.desc())
-        .limit(MAIL_PAGE_SIZE)
-    )
+    query = Outbox.select(Outbox, Escalation.id, Escalation.reference).join(Escalation, JOIN.LEFT_OUTER)
+    try:
+        page, bad_cursor = paginate(query, MAIL_ORDER, request.args.get("cursor") or None), False
+    except InvalidCursor:
+        page, bad_cursor = paginate(query, MAIL_ORDER), True
     return render_template(
         "admin/mail.html",
-        rows=[(row, mail.envelope_subject(row)) for row in rows],
+        rows=[(row, mail.envelope_subject(row)) for row in page.rows],
         readable=current_user.role == "business_manager",
         form=ConfirmForm(),
         undelivered=mail.undelivered(),
+        bad_cursor=bad_cursor,
+        next_url=url_for("admin.sent_mail", cursor=page.next_cursor) if page.next_cursor else None,
+        prev_url=url_for("admin.sent_mail", cursor=page.prev_cursor) if page.prev_cursor else None,
     )
 
 

@@ -6,7 +6,7 @@ from io import BytesIO
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from peewee import JOIN, fn
+from peewee import JOIN, Case, fn
 
 from forms.case_actions import (
     DecideForm,
@@ -25,8 +25,10 @@ from portal.auth import signed_in
 from portal.case_actions import Actor, allowed_actions, answer, describe_parties
 from portal.deadline_changes import current_schedule, running_pause
 from portal.history import stage_history
+from portal.inbox import mark_read
 from portal.mail import told
 from portal.models import Agency, Document, Escalation, Event, JointRaiser, Learning, ProcedureVersion, User, utcnow
+from portal.pagination import InvalidCursor, Order, paginate
 from portal.registry import ProcedureUnavailable, registry
 from portal.routing import named_recipient, next_stage_people
 from portal.viewers import viewers
@@ -68,22 +70,42 @@ def _deadline_tag(case: Escalation, now) -> dict | None:
     return None
 
 
+# Open cases first, soonest deadline first (so overdue ones lead); the id breaks ties for keyset pages.
+DASHBOARD_ORDER = Order(
+    (
+        ("closed_rank", Case(None, [(Escalation.status == "open", 0)], 1)),
+        ("due_at", Escalation.due_at),
+        ("id", Escalation.id),
+    )
+)
+
+
 @bp.get("/")
 @signed_in
 def dashboard():
     now = utcnow()
-    cases = list(visible_cases(current_user).order_by(Escalation.status != "open", Escalation.due_at, Escalation.id))
-    procedures = registry.of_cases(cases)
+    query = visible_cases(current_user).select_extend(DASHBOARD_ORDER.keys[0][1].alias("closed_rank"))
+    try:
+        page, bad_cursor = paginate(query, DASHBOARD_ORDER, request.args.get("cursor") or None), False
+    except InvalidCursor:
+        page, bad_cursor = paginate(query, DASHBOARD_ORDER), True
+    procedures = registry.of_cases(page.rows)
     rows = [
         {
             "case": case,
             "stage": stage_name(procedures[case.id], case.stage_index),
             "tag": _deadline_tag(case, now),
         }
-        for case in cases
+        for case in page.rows
     ]
-    rows.sort(key=lambda r: (r["case"].status != "open", not (r["tag"] and r["tag"]["text"] == "Overdue")))
-    return render_template("cases/dashboard.html", rows=rows, unsent=has_unsent_draft())
+    return render_template(
+        "cases/dashboard.html",
+        rows=rows,
+        unsent=has_unsent_draft(),
+        bad_cursor=bad_cursor,
+        next_url=url_for("cases.dashboard", cursor=page.next_cursor) if page.next_cursor else None,
+        prev_url=url_for("cases.dashboard", cursor=page.prev_cursor) if page.prev_cursor else None,
+    )
 
 
 def _load(reference: str) -> Escalation:
@@ -98,6 +120,8 @@ def _load(reference: str) -> Escalation:
 def case(reference: str):
     case = _load(reference)
     record_view(case, Actor.of(current_user._get_current_object()))
+    if current_user.role == "business_manager":
+        mark_read(current_user, "case", case.id)
     try:
         procedure, unavailable = registry.of_case(case), ""
     except ProcedureUnavailable as error:  # the record can still be read; nothing can be done on it
@@ -168,6 +192,8 @@ def document(reference: str, document_id: int):
     if record is None:
         abort(404)
     record_view(case, Actor.of(current_user._get_current_object()), document=record.kind)
+    if current_user.role == "business_manager":
+        mark_read(current_user, "document", record.id)
     response = send_file(
         BytesIO(record.content),
         mimetype="application/pdf",

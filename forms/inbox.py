@@ -1,0 +1,119 @@
+"""The inbox's filters, read from the query string (a GET form: any view can be bookmarked), and the review note."""
+
+from __future__ import annotations
+
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCharacterCount,
+    GovCheckboxesInput,
+    GovDateInput,
+    GovRadioInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextInput,
+)
+from wtforms import RadioField, SelectField, SelectMultipleField, StringField, SubmitField
+from wtforms.validators import Length, ValidationError
+
+from forms import PortalForm, ThreePartDateField
+from forms.raise_escalation import CATEGORIES
+from portal.models import Escalation
+
+SHOW = [
+    ("new", "New to you"),
+    ("overdue", "Overdue"),
+    ("due_this_week", "Due this week"),
+    ("imminent_risk", "Imminent risk"),
+    ("specific_circumstance", "Specific circumstance"),
+    ("on_plan", "On a plan or looked after"),
+]
+SORTS = [
+    ("deadline", "Deadline, soonest first"),
+    ("raised", "Date raised, newest first"),
+    ("activity", "Last activity"),
+]
+NOTE_MAX = 2000
+
+
+class InboxFilterForm(PortalForm):
+    """Every answer is in the URL; an unknown value is an error on its field, never a 500."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(
+        "Search by reference or child's name",
+        widget=GovTextInput(),
+        description="For example, ESC-2026-0042, or the start of a first name or surname",
+        validators=[Length(max=100, message="Search must be 100 characters or fewer")],
+    )
+    status = SelectMultipleField(
+        "Status",
+        widget=GovCheckboxesInput(),
+        choices=[(s, s.capitalize()) for s in Escalation.STATUSES],
+        validate_choice=False,
+    )
+    show = SelectMultipleField("Show only", widget=GovCheckboxesInput(), choices=SHOW, validate_choice=False)
+    stage = SelectField("Current stage", widget=GovSelect(), choices=[], validate_choice=False)
+    agency = SelectField(
+        "Agency",
+        widget=GovSelect(),
+        description="The raiser's or the counterpart's",
+        choices=[],
+        validate_choice=False,
+    )
+    category = SelectField(
+        "Category of disagreement",
+        widget=GovSelect(),
+        choices=[("", "Any category"), *CATEGORIES],
+        validate_choice=False,
+    )
+    raised_from = ThreePartDateField(
+        "Raised on or after", widget=GovDateInput(), called="Raised on or after", description="For example, 1 11 2026"
+    )
+    raised_to = ThreePartDateField(
+        "Raised on or before",
+        widget=GovDateInput(),
+        called="Raised on or before",
+        description="For example, 30 11 2026",
+    )
+    sort = RadioField("Sort by", widget=GovRadioInput(), choices=SORTS, default="deadline", validate_choice=False)
+    submit = SubmitField("Apply filters", widget=GovSubmitInput())
+
+    def _one_of(self, field, message: str) -> None:
+        values = field.data if isinstance(field.data, list) else [field.data]
+        known = {str(value) for value, _ in field.choices}
+        if any(value not in known for value in values if value not in ("", None)):
+            raise ValidationError(message)
+
+    def validate_status(self, field) -> None:
+        self._one_of(field, "Select a status from the list")
+
+    def validate_show(self, field) -> None:
+        self._one_of(field, "Select what to show from the list")
+
+    def validate_stage(self, field) -> None:
+        self._one_of(field, "Select a stage from the list")
+
+    def validate_agency(self, field) -> None:
+        self._one_of(field, "Select an agency from the list")
+
+    def validate_category(self, field) -> None:
+        self._one_of(field, "Select a category from the list")
+
+    def validate_sort(self, field) -> None:
+        self._one_of(field, "Select how to sort from the list")
+
+    def validate_raised_to(self, field) -> None:
+        if field.data and self.raised_from.data and field.data < self.raised_from.data:
+            raise ValidationError("Raised on or before must be the same as or after raised on or after")
+
+
+class ReviewForm(PortalForm):
+    note = StringField(
+        "Note (optional)",
+        widget=GovCharacterCount(),
+        description="For example, what you checked or who you contacted. Only Business Managers see it.",
+        validators=[Length(max=NOTE_MAX, message=f"Note must be {NOTE_MAX:,} characters or fewer")],
+        render_kw={"maxlength": NOTE_MAX},
+    )
+    submit = SubmitField("Mark as reviewed", widget=GovSubmitInput())

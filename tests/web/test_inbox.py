@@ -1,0 +1,308 @@
+"""The Business Manager's inbox: filters, search, sort, keyset pages, marks per Business Manager, bookmarks, and
+nobody else ever sees it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from bs4 import BeautifulSoup
+
+from portal.models import Agency, Document, Escalation
+from portal.pagination import PAGE_SIZE
+from tests import factories
+from tests.query_counter import count_queries
+from tests.web.conftest import START, sign_in, text_of_page, token
+
+pytestmark = pytest.mark.both_engines  # filters, LIKE on keys, row-value comparisons and NULLs differ by engine
+
+NOW = START  # a Tuesday, 10:00 in London: the clock is frozen there
+
+
+def references(response) -> list[str]:
+    page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    return [a.get_text() for a in page.select("#results tbody th a")]
+
+
+def link(response, rel: str) -> str | None:
+    found = BeautifulSoup(response.get_data(as_text=True), "html.parser").select_one(f'a[rel="{rel}"]')
+    return found["href"] if found else None
+
+
+def raise_case(app, people, at=NOW, **details):
+    with app.app_context():
+        return factories.escalation(people["raiser"], people["theirs"], at, **details).reference
+
+
+@pytest.fixture
+def manager(clock, client, people):
+    """The Business Manager signed in, at NOW (the clock frozen there), when the cases here are raised."""
+    sign_in(client, people["manager"])
+    return client
+
+
+def test_every_inbox_route_is_the_business_managers_alone(app, client, people):
+    reference = raise_case(app, people)
+    with app.app_context():
+        case_id = Escalation.get(Escalation.reference == reference).id
+        document_id = Document.get(Document.status == "rendered").id
+    urls = [
+        "/inbox/",
+        "/inbox/?status=open",
+        "/inbox/documents",
+        f"/inbox/review/case/{case_id}",
+        f"/inbox/review/document/{document_id}",
+    ]
+    for who in ("raiser", "stranger", "counterpart", "admin"):
+        client = app.test_client()
+        sign_in(client, people[who])
+        for url in urls:
+            assert client.get(url).status_code == 404, (who, url)
+        posted = client.post(
+            f"/inbox/review/case/{case_id}", data={"csrf_token": token(client, "/cases/"), "note": "x"}
+        )
+        assert posted.status_code == 404, who
+        assert "Inbox" not in text_of_page(client.get("/cases/").get_data(as_text=True))
+    client = app.test_client()
+    assert client.get("/inbox/").status_code == 302  # anonymous: to sign in
+    sign_in(client, people["manager"])
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+
+
+def test_filters_search_and_sort(app, manager, people):
+    with app.app_context():
+        other = Agency.create(name="Health Visiting", kind="health")
+    plain = raise_case(app, people, NOW - dt.timedelta(days=20), child_name="Amira O'Brien")
+    risky = raise_case(app, people, NOW - dt.timedelta(days=3), child_name="Ben Smith", imminent_risk=True)
+    planned = raise_case(
+        app, people, NOW - dt.timedelta(days=1), child_name="Cara Smithson", child_on_plan=True, categories=["roles"]
+    )
+    with app.app_context():
+        Escalation.update(counterpart_agency=other).where(Escalation.reference == planned).execute()
+        Escalation.update(status="closed").where(Escalation.reference == plain).execute()
+
+    def found(query: str) -> set[str]:
+        response = manager.get("/inbox/?" + query)
+        assert response.status_code == 200, text_of_page(response.get_data(as_text=True))[:400]
+        return set(references(response))
+
+    assert found("") == {plain, risky, planned}
+    assert found("status=open") == {risky, planned}
+    assert found("status=closed&status=open") == {plain, risky, planned}
+    assert found("show=imminent_risk") == {risky}
+    assert found("show=on_plan") == {planned}
+    assert found("category=roles") == {planned}
+    assert found(f"agency={other.id}") == {planned}
+    assert found(f"agency={people['ours'].id}") == {plain, risky, planned}  # the raiser's agency
+    assert found("q=smith") == {risky, planned}  # surname prefix
+    assert found("q=Smiths") == {planned}
+    assert found("q=obri") == {plain}  # punctuation dropped
+    assert found("q=amira+o") == {plain}  # the start of the full name
+    assert found("q=mira") == set()  # a prefix, not anywhere in the name
+    assert found(f"q={risky.lower()}") == {risky}
+    assert found("q=ESC-") == {plain, risky, planned}
+    assert found("raised_from=25&raised_from=11&raised_from=2026") == {risky, planned}
+    assert found("raised_to=28&raised_to=11&raised_to=2026") == {plain, risky}
+    assert found("show=imminent_risk&show=on_plan") == set()  # every filter narrows
+
+    raised = references(manager.get("/inbox/?sort=raised"))
+    assert raised == [planned, risky, plain]
+    assert references(manager.get("/inbox/?sort=activity")) == [planned, risky, plain]
+    with app.app_context():
+        _record(Escalation.get(Escalation.reference == risky))
+    assert references(manager.get("/inbox/?sort=activity")) == [risky, planned, plain]
+    assert references(manager.get("/inbox/?sort=deadline&status=open")) == [risky, planned]
+
+
+def _record(case, now=NOW):
+    from portal.workflow import add_record
+
+    add_record(factories.procedure(), case, factories.acting(case), "Spoke to the duty manager again.", now=now)
+
+
+def test_overdue_and_due_this_week(app, manager, people):
+    soon = raise_case(app, people, NOW)  # due in 5 working days: next Tuesday
+    late = raise_case(app, people, NOW - dt.timedelta(days=14))
+    with app.app_context():
+        Escalation.update(due_at=NOW + dt.timedelta(days=2)).where(Escalation.reference == soon).execute()
+    assert set(references(manager.get("/inbox/?show=overdue"))) == {late}
+    assert set(references(manager.get("/inbox/?show=due_this_week"))) == {soon}
+    assert "Overdue" in text_of_page(manager.get("/inbox/?show=overdue").get_data(as_text=True))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "status=lost",
+        "show=everything",
+        "stage=9",
+        "stage=abc",
+        "agency=99999",
+        "category=%3Cscript%3E",
+        "sort=random",
+        "raised_from=31&raised_from=2&raised_from=2026",
+        "raised_from=1&raised_from=12&raised_from=26",
+        "raised_from=2&raised_from=12&raised_from=2026&raised_to=1&raised_to=12&raised_to=2026",
+        "q=" + "x" * 101,
+    ],
+)
+def test_invalid_parameters_give_a_message_never_a_500(app, manager, query):
+    response = manager.get("/inbox/?" + query)
+    assert response.status_code == 400
+    page = text_of_page(response.get_data(as_text=True))
+    assert "There is a problem" in page and "Correct the filters" in page
+
+
+def test_a_broken_page_link_shows_the_first_page(app, manager, people):
+    reference = raise_case(app, people)
+    for cursor in ("nonsense", "W10", "WyJhZnRlciIsWzEsMl1d", "!!!", "eyJ0IjoxfQ", "WyJhZnRlciIsW3sidCI6IngifSwxXV0"):
+        for url in ("/inbox/?cursor=", "/inbox/documents?cursor=", "/admin/mail?cursor=", "/cases/?cursor="):
+            response = manager.get(url + cursor)
+            assert response.status_code == 200, (url, cursor)
+            assert "That page link was not complete" in text_of_page(response.get_data(as_text=True)), (url, cursor)
+        assert references(manager.get("/inbox/?cursor=" + cursor)) == [reference]
+
+
+def test_keyset_pages_miss_nothing_and_repeat_nothing_while_cases_arrive(app, manager, people):
+    total = PAGE_SIZE + 15
+    raised = [raise_case(app, people, NOW - dt.timedelta(hours=total - n)) for n in range(total)]
+    seen: list[str] = []
+    response = manager.get("/inbox/?sort=raised")
+    first = references(response)
+    assert len(first) == PAGE_SIZE and link(response, "prev") is None
+    seen += first
+    # Two cases arrive (newest first: ahead of page one) before the reader goes on.
+    arrived = [raise_case(app, people, NOW + dt.timedelta(minutes=n)) for n in (1, 2)]
+    next_url = link(response, "next")
+    assert "cursor=" in next_url and "sort=raised" in next_url
+    response = manager.get(next_url)
+    second = references(response)
+    seen += second
+    assert link(response, "next") is None
+    assert sorted(seen) == sorted(raised) and len(seen) == len(set(seen))
+    assert not set(arrived) & set(seen)
+    back = references(manager.get(link(response, "prev")))
+    assert back == first  # the page before the second is the first as it was read, the new cases ahead of it
+
+
+def test_deadline_order_pages_across_equal_deadlines(app, manager, people):
+    """Many cases share a deadline: the id breaks the tie, so no page boundary drops or repeats one."""
+    raised = [raise_case(app, people, NOW) for _ in range(PAGE_SIZE + 3)]
+    response = manager.get("/inbox/?status=open")
+    seen = references(response) + references(manager.get(link(response, "next")))
+    assert seen == sorted(raised)
+
+
+def test_a_bookmarked_url_reproduces_the_view(app, manager, people):
+    for n in range(3):
+        raise_case(app, people, NOW - dt.timedelta(days=n), child_name=f"Dana Smith{n}", imminent_risk=n != 1)
+    url = "/inbox/?q=smith&show=imminent_risk&sort=raised&status=open"
+    first = manager.get(url)
+    page = BeautifulSoup(first.get_data(as_text=True), "html.parser")
+    assert page.select_one("form.portal-filter")["method"] == "get"
+    assert page.select_one('input[name="q"]')["value"] == "smith"
+    assert page.select_one('input[name="show"][value="imminent_risk"]').has_attr("checked")
+    assert page.select_one('input[name="sort"][value="raised"]').has_attr("checked")
+    tags = {a.get_text(" ", strip=True): a["href"] for a in page.select(".portal-filter__tag")}
+    assert any("Imminent risk" in text for text in tags)
+    removed = next(href for text, href in tags.items() if "Imminent risk" in text)
+    assert "imminent_risk" not in removed and "q=smith" in removed
+    assert len(references(manager.get(removed))) == 3
+    again = factories_client_signed_in(app, people)
+    assert references(again.get(url)) == references(first) and len(references(first)) == 2
+
+
+def factories_client_signed_in(app, people):
+    fresh = app.test_client()
+    sign_in(fresh, people["manager"])
+    return fresh
+
+
+def test_marks_are_each_business_managers_own(app, clock, client, people):
+    with app.app_context():
+        second = factories.user("business_manager")
+    reference = raise_case(app, people)
+    with app.app_context():
+        case_id = Escalation.get(Escalation.reference == reference).id
+    sign_in(client, people["manager"])
+    assert "Inbox (2 new)" in text_of_page(client.get("/cases/").get_data(as_text=True))  # the case and its PDF
+    assert set(references(client.get("/inbox/?show=new"))) == {reference}
+    client.get(f"/cases/{reference}")  # opening it marks it read
+    assert references(client.get("/inbox/?show=new")) == []
+    assert "Opened" in text_of_page(client.get("/inbox/").get_data(as_text=True))
+    review = f"/inbox/review/case/{case_id}?back=/inbox/%3Fstatus%3Dopen"
+    done = client.post(review, data={"csrf_token": token(client, review), "note": "Checked the plan with CSC."})
+    assert done.status_code == 302 and done.location.endswith("/inbox/?status=open")
+    page = text_of_page(client.get("/inbox/").get_data(as_text=True))
+    assert "Reviewed" in page and f"{reference} is marked as reviewed" in page
+    assert "Checked the plan with CSC." in text_of_page(client.get(review).get_data(as_text=True))
+
+    other = app.test_client()
+    sign_in(other, second)
+    assert set(references(other.get("/inbox/?show=new"))) == {reference}  # still new to the second
+    assert "Checked the plan" not in text_of_page(other.get(review).get_data(as_text=True))
+
+    clock.shift(dt.timedelta(minutes=5))
+    with app.app_context():
+        _record(Escalation.get_by_id(case_id), now=None)  # activity after the review: new again
+    assert set(references(client.get("/inbox/?show=new"))) == {reference}
+
+
+def test_an_open_redirect_is_never_followed_after_review(app, manager, people):
+    reference = raise_case(app, people)
+    with app.app_context():
+        case_id = Escalation.get(Escalation.reference == reference).id
+    for back in ("https://evil.example/", "//evil.example/inbox/", "/inbox//evil.example"):
+        url = f"/inbox/review/case/{case_id}?back={back}"
+        done = manager.post(url, data={"csrf_token": token(manager, url)})
+        assert done.location.endswith("/inbox/"), back
+
+
+def test_documents_list_opens_each_pdf_and_marks_it(app, manager, people):
+    reference = raise_case(app, people)
+    response = manager.get("/inbox/documents")
+    page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    row = page.select_one("tbody tr")
+    assert reference in row.get_text() and "PDF," in row.get_text() and "New" in row.get_text()
+    pdf = manager.get(row.select_one("th a")["href"])
+    assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    assert "Opened" in text_of_page(manager.get("/inbox/documents").get_data(as_text=True))
+
+
+def test_review_note_too_long_keeps_what_was_typed(app, manager, people):
+    reference = raise_case(app, people)
+    with app.app_context():
+        case_id = Escalation.get(Escalation.reference == reference).id
+    url = f"/inbox/review/case/{case_id}"
+    response = manager.post(url, data={"csrf_token": token(manager, url), "note": "n" * 2001})
+    assert response.status_code == 400
+    assert "Note must be 2,000 characters or fewer" in text_of_page(response.get_data(as_text=True))
+    assert "n" * 2001 in response.get_data(as_text=True)
+
+
+def test_the_inbox_runs_the_same_queries_for_5_cases_as_for_60(app, manager, people):
+    def queries() -> int:
+        with count_queries() as log:
+            response = manager.get("/inbox/?sort=activity")
+        assert response.status_code == 200
+        return log.count
+
+    for _ in range(5):
+        raise_case(app, people)
+    few = queries()
+    for _ in range(55):
+        raise_case(app, people)
+    assert queries() == few
+    with count_queries() as log:
+        manager.get("/inbox/documents")
+    documents_few = log.count
+    assert documents_few < 15, log.statements
+
+
+def test_dashboard_links_the_inbox_with_its_new_count(app, manager, people):
+    raise_case(app, people)
+    page = BeautifulSoup(manager.get("/cases/").get_data(as_text=True), "html.parser")
+    inbox_links = [a for a in page.select('a[href="/inbox/"]') if re.search(r"\d+ new", a.get_text())]
+    assert len(inbox_links) == 2  # the navigation and the dashboard

@@ -20,6 +20,8 @@ from portal.models import (
     Document,
     Escalation,
     Event,
+    InboxMark,
+    Learning,
     Outbox,
     Reminder,
     StageParty,
@@ -34,6 +36,9 @@ log = logging.getLogger(__name__)
 ERASED_FIELDS = {
     "child_name": "",
     "child_dob": None,
+    "child_due": None,
+    "child_name_key": "",
+    "child_surname_key": "",
     "child_identifier": "",
     "child_chair_name": "",
     "child_chair_email": "",
@@ -88,7 +93,13 @@ def erase_case(escalation_id: int, confirmed_by: str, now: dt.datetime | None = 
         DeadlineChange.update(reason="", made_by=None, made_by_email="", made_by_name="").where(
             DeadlineChange.escalation == escalation_id
         ).execute()
-        for model in (ActionLink, Reminder, Outbox, Document):
+        documents = Document.select(Document.id).where(Document.escalation == escalation_id)
+        InboxMark.delete().where(
+            ((InboxMark.kind == "case") & (InboxMark.item_id == escalation_id))
+            | ((InboxMark.kind == "document") & InboxMark.item_id.in_(documents))
+        ).execute()
+        # Learning can name the child; the quarterly reports made before now keep what they counted.
+        for model in (Learning, ActionLink, Reminder, Outbox, Document):
             model.delete().where(model.escalation == escalation_id).execute()
         Escalation.update(**ERASED_FIELDS, erased_at=now, erased_by=confirmed_by.strip()).where(
             Escalation.id == escalation_id

@@ -8,9 +8,21 @@ import pytest
 from peewee import DatabaseError, ModelDelete
 
 from portal.db import database
-from portal.models import ActionLink, Document, Escalation, Event, Outbox, StageParty, StageRecord
+from portal.learning import Lessons
+from portal.models import (
+    ActionLink,
+    Document,
+    Escalation,
+    Event,
+    InboxMark,
+    Learning,
+    Outbox,
+    StageParty,
+    StageRecord,
+)
 from portal.procedure import ProcedureError, procedure_from_text
-from portal.workflow import Actor, withdraw
+from portal.reports import date_range, figures
+from portal.workflow import Actor, resolve, withdraw
 from tests import factories
 from tests.conftest import TEST_PROCEDURE, test_app
 from tests.web.conftest import START
@@ -111,3 +123,28 @@ def test_a_retention_that_is_not_whole_years_is_refused_naming_the_key(value):
         text = source.read()
     with pytest.raises(ProcedureError, match="retention_years"):
         procedure_from_text(f"retention_years = {value}\n" + text, "p.toml")
+
+
+def test_erasing_a_resolved_case_removes_its_learning_and_marks_and_the_reports_still_count_it(app, runner, clock):
+    """Learning can name the child, so it goes with the case; the resolution itself still counts."""
+    with app.app_context(), database.connection_context():
+        raiser, _ours, theirs = factories.world()
+        procedure = factories.procedure()
+        case = factories.escalation(raiser, theirs, START)
+        lessons = Lessons(points="Zzyzx's school was not told of the plan.", policy="Information sharing")
+        resolve(procedure, case, factories.acting(case, "resolve"), "Agreed to convene a meeting.", lessons, now=START)
+        manager = factories.user("business_manager")
+        InboxMark.create(user=manager, kind="case", item_id=case.id, read_at=START)
+        period = date_range(START.date(), START.date())
+        before = figures(procedure, period, START)
+        assert Learning.select().where(Learning.escalation == case).count() == 1 and before.learning_count == 1
+    clock.move_to(SIX_YEARS_ON)
+
+    erased = runner.invoke(args=["retention", "--erase", "--confirmed-by", "Jo Governance", "--yes"])
+
+    assert erased.exit_code == 0, erased.output
+    with app.app_context(), database.connection_context():
+        assert Learning.select().where(Learning.escalation == case).count() == 0
+        assert InboxMark.select().where(InboxMark.item_id == case.id).count() == 0
+        after = figures(procedure, period, SIX_YEARS_ON)
+        assert (after.raised, after.resolved) == (before.raised, before.resolved) == (1, 1)

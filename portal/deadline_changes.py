@@ -35,7 +35,7 @@ def _who(row: DeadlineChange) -> str:
     return row.made_by_name or row.made_by_email or "someone"
 
 
-def _as_change(row: DeadlineChange) -> Change:
+def as_change(row: DeadlineChange) -> Change:
     """A row as the schedule applies it, with the sentence the case page shows beside the deadline."""
     when = format_london(row.made_at)
     if row.kind == "pause":
@@ -66,7 +66,7 @@ def stage_schedule(procedure: Procedure, case: Escalation, record: StageRecord) 
         case.imminent_risk,
         case.requested_due_at,
         raised=case.created_at,
-        changes=tuple(_as_change(row) for row in rows),
+        changes=tuple(as_change(row) for row in rows),
     )
 
 
@@ -91,7 +91,7 @@ def paused_working_days_of(procedure: Procedure, case: Escalation) -> int:
     """Working days the case's clock was (or is planned to be) paused, over all its stages: the report shows them
     apart from the working time the case took."""
     rows = DeadlineChange.select().where((DeadlineChange.escalation == case) & (DeadlineChange.kind == "pause"))
-    return sum(paused_working_days(procedure, _as_change(row)) for row in rows)
+    return sum(paused_working_days(procedure, as_change(row)) for row in rows)
 
 
 def _reason(reason: str) -> str:

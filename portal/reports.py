@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 
 from peewee import JOIN, Case, fn
 
-from portal.models import Agency, Escalation, Event, Learning, StageRecord
+from portal.deadline_changes import as_change
+from portal.deadlines import paused_working_days
+from portal.models import Agency, DeadlineChange, Escalation, Event, Learning, StageRecord
 from portal.procedure import Procedure
 from portal.workdays import LONDON, UTC, WorkingCalendar
 
@@ -151,6 +153,10 @@ class Figures:
     specific_circumstance: int = 0
     plan_or_looked_after: int = 0
     reopened: int = 0
+    earlier_deadlines: int = 0  # deadlines brought forward for the child's sake
+    extensions: int = 0
+    pauses: int = 0
+    paused_days: int = 0  # working days the clock was stopped by pauses made in the period, apart from time taken
     learning: list[dict] = field(default_factory=list)
     learning_count: int = 0
     policy_gaps: int = 0
@@ -209,18 +215,21 @@ def figures(procedure: Procedure, period: Period, now: dt.datetime, procedure_id
         result.plan_or_looked_after += bool(on_plan or looked_after)
     result.categories = dict(categories.most_common())
     result.matrix = dict(matrix)
-    ended = (
-        Escalation.select(Escalation.status, Escalation.stage_index, Escalation.created_at, Escalation.closed_at)
-        .where(cases & _in(Escalation.closed_at, period))
-        .tuples()
-    )
-    for status, stage_index, created_at, closed_at in ended:
+    ended_cases = cases & _in(Escalation.closed_at, period)
+    ended = Escalation.select(
+        Escalation.id, Escalation.status, Escalation.stage_index, Escalation.created_at, Escalation.closed_at
+    ).where(ended_cases)
+    paused: Counter[int] = Counter()  # working days each ended case's clock stood still: not time it took
+    for pause in DeadlineChange.select().join(Escalation).where(ended_cases & (DeadlineChange.kind == "pause")):
+        paused[pause.escalation_id] += paused_working_days(procedure, as_change(pause))
+    for case_id, status, stage_index, created_at, closed_at in ended.tuples():
         index = min(stage_index, stages - 1)
         if status == "withdrawn":
             result.withdrawn += 1
         elif status in ("resolved", "closed"):
             result.resolved_by_stage[index] += 1
-            result.days_by_stage[index].append(calendar.working_days_between(_aware(created_at), _aware(closed_at)))
+            taken = calendar.working_days_between(_aware(created_at), _aware(closed_at))
+            result.days_by_stage[index].append(max(taken - paused[case_id], 0))
     result.still_open = (
         Escalation.select()
         .where(
@@ -247,6 +256,14 @@ def figures(procedure: Procedure, period: Period, now: dt.datetime, procedure_id
     result.reopened = (
         Event.select().join(Escalation).where(cases & (Event.kind == "contested") & _in(Event.at, period)).count()
     )
+    changes = DeadlineChange.select().join(Escalation).where(cases & _in(DeadlineChange.made_at, period))
+    for change in changes:
+        if change.kind == "pause":
+            result.pauses += 1
+            result.paused_days += paused_working_days(procedure, as_change(change))
+        else:
+            result.earlier_deadlines += change.kind == "earlier"
+            result.extensions += change.kind == "extend"
     lessons = (
         Learning.select(Learning, Escalation.reference)
         .join(Escalation, JOIN.INNER)
@@ -315,6 +332,10 @@ class Report:
             ("Specific circumstance", lambda f: f.specific_circumstance),
             ("Child on a child protection plan or looked after", lambda f: f.plan_or_looked_after),
             ("Resolutions contested and reopened", lambda f: f.reopened),
+            ("Earlier deadlines agreed for the child's sake", lambda f: f.earlier_deadlines),
+            ("Deadlines extended", lambda f: f.extensions),
+            ("Clocks paused", lambda f: f.pauses),
+            ("Working days paused (left out of the time to resolution)", lambda f: f.paused_days),
             ("Learning recorded", lambda f: f.learning_count),
             ("Gaps or weaknesses in policy or procedure", lambda f: f.policy_gaps),
             ("Debriefs recommended", lambda f: f.debriefs),

@@ -23,7 +23,8 @@ from portal.deadline_changes import DateRefused, extend, pause, paused_working_d
 from portal.models import DeadlineChange, Escalation, Event, Reminder, StageParty, StageRecord
 from portal.procedure import resolve_procedure
 from portal.registry import registry
-from portal.workflow import escalate
+from portal.reports import build_report, quarter_of
+from portal.workflow import escalate, resolve
 from tests import factories
 from tests.web.conftest import confirm, sign_in
 from tests.web.test_hounslow_by_email import deliver, received
@@ -202,6 +203,14 @@ def test_pause_restarts_at_its_date_and_an_extension_moves_the_notice(smtp_serve
     changes = [k for k in kinds if k in ("deadline_pause", "clock_restarted", "deadline_extend")]
     assert changes == ["deadline_pause", "clock_restarted", "deadline_extend"]
     assert paused_working_days_of(procedure, case) == 3
+
+    # Resolved Mon 14 Sep: 11 working days from Thu 27 Aug (Fri 28; Mon 31 is a bank holiday; 1-4, 7-11, 14 Sep),
+    # 3 of them paused: the report counts 8 working days taken and shows the 3 paused apart.
+    resolved_at = utc(2026, 9, 14, 10)
+    resolve(procedure, Escalation.get_by_id(case.id), factories.acting(case, "resolve"), "Agreed.", now=resolved_at)
+    figures = build_report(procedure, quarter_of(resolved_at.date()), resolved_at).current
+    assert (figures.resolved, figures.pauses, figures.paused_days, figures.extensions) == (1, 1, 3, 1)
+    assert figures.days_by_stage[0] == [8]
 
 
 def test_the_business_manager_restarts_a_pause_early_and_only_they_may_pause(smtp_app, world, client):

@@ -604,8 +604,8 @@ def decide(
     actor: Actor,
     decision: str,
     now: dt.datetime | None = None,
-    records: dict[str, str] | None = None,
     learning: Lessons | str = "",
+    records: dict[str, str] | None = None,
 ) -> None:
     """The final decision at the last stage closes the case, with any learning for the partnership."""
     now = _now(now)

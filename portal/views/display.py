@@ -56,9 +56,9 @@ def category_names(keys: list[str], other: str = "") -> str:
 
 def record_text(text: str) -> Markup:
     """A written record inside a component's value: its own line breaks kept as <br>, because the GOV.UK
-    macros indent every line of an html value and pre-wrap would show that indentation."""
+    macros indent every line of an html value and pre-wrap would show that indentation; its addresses may break."""
     lines = (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return Markup('<span class="portal-record">{}</span>').format(Markup("<br>").join(lines))
+    return Markup('<span class="portal-record">{}</span>').format(Markup("<br>").join(map(break_addresses, lines)))
 
 
 def break_addresses(text: str) -> Markup:

@@ -75,8 +75,15 @@ class Portal:
     def heading(self) -> Locator:
         return self.page.get_by_role("heading", level=1)
 
-    def expect_heading(self, text: str | re.Pattern) -> None:
-        expect(self.heading()).to_have_text(text)
+    def expect_heading(self, text: str | re.Pattern, timeout: float | None = None) -> None:
+        expect(self.heading()).to_have_text(text, timeout=timeout)
+
+    def confirm_address(self, email: str) -> None:
+        """An emailed link to an address not marked secure asks for that address before it shows the record."""
+        self.expect_heading("Confirm your email address")
+        self.page.get_by_label("The email address this link was sent to").fill(email)
+        self.press("Continue")
+        self.checks()
 
     def group(self, legend: str) -> Locator:
         """A fieldset, by its legend."""
@@ -249,7 +256,9 @@ class Portal:
         return reference
 
     def confirmation_reference(self) -> str:
-        self.expect_heading("Escalation raised")
+        # Raising renders the Escalation Notice in the request here (tasks run in-process in tests): a loaded
+        # machine takes longer than the default wait.
+        self.expect_heading("Escalation raised", timeout=30_000)
         panel = self.page.locator(".govuk-panel")
         expect(panel).to_contain_text("Your reference is")
         return panel.locator("strong").inner_text().strip()

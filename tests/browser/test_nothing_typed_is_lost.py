@@ -121,6 +121,7 @@ def resolve_by_link(portal: Portal, live_server, reference: str, outcome: str, e
     """The counterpart records the agreed outcome from their emailed link (optionally after their token expired)."""
     page = portal.page
     portal.open(link_path(live_server, reference, OFFICER, "resolve"))
+    portal.confirm_address(OFFICER)
     portal.expect_heading("Record the agreed outcome")
     page.get_by_label("Agreed outcome").fill(outcome)
     portal.choose("Should any learning or gap in policy go to the partnership?", "No")
@@ -170,6 +171,7 @@ def test_an_unborn_baby_s_case_is_raised_and_resolved(portal, live_server, conte
     # The officer starts writing on the escalate link in another tab, then resolves in this one.
     stale = Portal(context.new_page(), PageChecks(context.pages[-1]))
     stale.open(link_path(live_server, reference, OFFICER, "escalate"))
+    stale.confirm_address(OFFICER)
     reason = "We still disagree about the threshold for a pre-birth assessment."
     stale.page.get_by_label("Reason for escalating").fill(reason)
     resolve_by_link(portal, live_server, reference, "A pre-birth assessment starts this week.")

@@ -218,7 +218,8 @@ def test_through_nginx_the_portal_knows_it_is_on_https_and_who_the_client_is(pro
     assert signed_in.status == 302, signed_in.text[:500]
     assert signed_in.headers["Location"] in ("/cases/", f"https://localhost:{tls_port}/cases/")
     assert browser.request("GET", "/cases/").status == 200
-    wait_for(lambda: f"sign-in user_id={user.id} ip={CLIENT}" in app_log.read_text(), "the sign-in log line", app_log)
+    logged = f"password accepted user_id={user.id} ip={CLIENT}"
+    wait_for(lambda: logged in app_log.read_text(), "the sign-in log line", app_log)
 
     versioned = browser.request("GET", "/static/css/portal.css?v=0123456789ab")
     assert versioned.status == 200 and versioned.headers["Cache-Control"] == "public, max-age=31536000, immutable"

@@ -11,7 +11,7 @@ import pytest
 from portal import links
 from portal.db import database
 from portal.models import ActionLink, Contact, Event
-from tests.web.conftest import sign_in, token
+from tests.web.conftest import confirm, sign_in, token
 
 PROMISE = "Sign in again and your answers will be restored"
 RESTORED = "What you typed before you were signed out is below. Check it and submit it again."
@@ -125,6 +125,8 @@ def test_a_stale_link_page_is_refused_politely_with_its_text_shown_back(app, cli
             )
         }
     resolve, escalate = f"/a/{tokens['resolve']}", f"/a/{tokens['escalate']}"
+    confirm(client, resolve, case.counterpart_email)  # an address not marked secure types it first
+    confirm(client, escalate, case.counterpart_email)
     resolve_page = client.get(resolve).get_data(as_text=True)  # open in one tab, typed slowly
     escalate_page = client.get(escalate).get_data(as_text=True)
     contacts = re.findall(r'name="contacts" type="checkbox" value="([^"]+)" checked', escalate_page)

@@ -11,6 +11,7 @@ from io import BytesIO
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, session, url_for
 from peewee import fn
+from werkzeug.datastructures import MultiDict
 
 from forms.case_actions import (
     AddressForm,
@@ -123,11 +124,11 @@ def link(token: str):
             may_be_automated=True,  # mail scanners open links too
             user_agent=(request.user_agent.string or "")[:200],
         )
-    if not address_confirmed(link):
-        return _address_page(link, AddressForm(formdata=None), procedure)
-    form = with_stage_records(FORMS[link.action], procedure.stage(link.stage_index), link.action)()
+    if not address_confirmed(link):  # first visit, or the session that confirmed it ended while they typed
+        carried = _carried(request.form) if request.method == "POST" else []
+        return _address_page(link, AddressForm(formdata=None), procedure, carried=carried)
+    form, missing = _action_form(link, case, procedure)
     records = stage_answers(form)
-    missing = prepare_escalate_form(form, case, procedure) if link.action == "escalate" else ()
     refusal = answer(case, procedure, Actor.via_link(link), link.action)
     if not refusal:  # the procedure does not let this recipient do this now (e.g. a link left from another stage)
         form.submit.errors = [f"{refusal.reason} Nothing was saved; what you wrote is below."]
@@ -153,7 +154,20 @@ def link(token: str):
             return _refused(refused)
         except WorkflowError as error:
             form.submit.errors.append(str(error))
-    html = render_template(
+    status = 409 if not refusal else 400 if form.errors or form.timed_out else 200
+    return _page(_link_html(link, case, procedure, form), status)
+
+
+def _action_form(link: ActionLink, case, procedure, formdata=None):
+    """The form for the link's action at its stage (with the stage's records), and for escalating who is missing."""
+    form_class = with_stage_records(FORMS[link.action], procedure.stage(link.stage_index), link.action)
+    form = form_class() if formdata is None else form_class(formdata=formdata)
+    missing = prepare_escalate_form(form, case, procedure) if link.action == "escalate" else ()
+    return form, missing
+
+
+def _link_html(link: ActionLink, case, procedure, form) -> str:
+    return render_template(
         "actions/act.html",
         form=form,
         link=link,
@@ -163,7 +177,13 @@ def link(token: str):
         stages=stage_history(case, procedure),
         documents=_documents_of(case),
     )
-    return _page(html, 409 if not refusal else 400 if form.errors or form.timed_out else 200)
+
+
+def _carried(formdata) -> list[tuple[str, str]]:
+    """What was typed on a link's form when the address had to be confirmed again: carried through the address
+    page as hidden fields and given back on the form, never stored."""
+    kept = formdata.items(multi=True)
+    return [(name, value) for name, value in kept if name not in ("csrf_token", "email", "submit")]
 
 
 def _documents_of(case) -> list[Document]:
@@ -177,10 +197,12 @@ def _documents_of(case) -> list[Document]:
     )
 
 
-def _address_page(link: ActionLink, form: AddressForm, procedure, status: int = 200):
+def _address_page(link: ActionLink, form: AddressForm, procedure, status: int = 200, carried=()):
     form.submit.label.text = "Continue"
     case = link.escalation
-    html = render_template("actions/confirm_address.html", form=form, link=link, case=case, procedure=procedure)
+    html = render_template(
+        "actions/confirm_address.html", form=form, link=link, case=case, procedure=procedure, carried=carried
+    )
     return _page(html, status)
 
 
@@ -212,10 +234,15 @@ def confirm_address(token: str):
     if form.validate_on_submit():
         if _right_address(link, form.email.data):
             session["confirmed_links"] = [*session.get("confirmed_links", [])[-19:], link.id]
+            if carried := _carried(request.form):  # typed before the session ended: back on the form, not lost
+                case = link.escalation
+                procedure = registry.of_case(case)
+                action_form, _missing = _action_form(link, case, procedure, MultiDict(carried))
+                return _page(_link_html(link, case, procedure, action_form), 200)
             return redirect(url_for("actions.link", token=token))
         log.warning("emailed link: an address that is not the recipient's was typed for link %s", link.id)
         form.email.errors = ["Enter the email address this link was sent to"]
-    return _address_page(link, form, registry.of_case(link.escalation), 400)
+    return _address_page(link, form, registry.of_case(link.escalation), 400, carried=_carried(request.form))
 
 
 @bp.get("/<token>/documents/<int:document_id>")

@@ -347,7 +347,8 @@ def test_the_learning_list_shows_each_item_and_filters_them(app, manager, people
     response = manager.get("/inbox/learning")
     assert response.status_code == 200
     newest, older = learning_rows(response)
-    assert newest.startswith(reference) and "Name the chair early." in newest and "None found" in newest
+    assert newest.startswith(f"{reference} Stage 1: Practitioners")  # the stage named from the case's procedure
+    assert "Name the chair early." in newest and "None found" in newest
     assert "Debrief recommended" not in newest and "New" in newest
     assert "Threshold document : It does not say who decides" in older and "Debrief recommended" in older
     assert "Agree the threshold" in older and long_points.strip() not in older and "..." in older

@@ -1,4 +1,5 @@
-"""The inbox's filters, read from the query string (a GET form: any view can be bookmarked), and the review note."""
+"""The inbox's filters (cases, learning), read from the query string (a GET form: any view can be bookmarked), and
+the review note."""
 
 from __future__ import annotations
 
@@ -31,7 +32,15 @@ SORTS = [
     ("raised", "Date raised, newest first"),
     ("activity", "Last activity"),
 ]
+LEARNING_SHOW = [("policy_gap", "A gap in policy or procedure"), ("debrief", "Debrief recommended")]
 NOTE_MAX = 2000
+
+
+def _one_of(field, message: str) -> None:
+    values = field.data if isinstance(field.data, list) else [field.data]
+    known = {str(value) for value, _ in field.choices}
+    if any(value not in known for value in values if value not in ("", None)):
+        raise ValidationError(message)
 
 
 class InboxFilterForm(PortalForm):
@@ -79,33 +88,38 @@ class InboxFilterForm(PortalForm):
     sort = RadioField("Sort by", widget=GovRadioInput(), choices=SORTS, default="deadline", validate_choice=False)
     submit = SubmitField("Apply filters", widget=GovSubmitInput())
 
-    def _one_of(self, field, message: str) -> None:
-        values = field.data if isinstance(field.data, list) else [field.data]
-        known = {str(value) for value, _ in field.choices}
-        if any(value not in known for value in values if value not in ("", None)):
-            raise ValidationError(message)
-
     def validate_status(self, field) -> None:
-        self._one_of(field, "Select a status from the list")
+        _one_of(field, "Select a status from the list")
 
     def validate_show(self, field) -> None:
-        self._one_of(field, "Select what to show from the list")
+        _one_of(field, "Select what to show from the list")
 
     def validate_stage(self, field) -> None:
-        self._one_of(field, "Select a stage from the list")
+        _one_of(field, "Select a stage from the list")
 
     def validate_agency(self, field) -> None:
-        self._one_of(field, "Select an agency from the list")
+        _one_of(field, "Select an agency from the list")
 
     def validate_category(self, field) -> None:
-        self._one_of(field, "Select a category from the list")
+        _one_of(field, "Select a category from the list")
 
     def validate_sort(self, field) -> None:
-        self._one_of(field, "Select how to sort from the list")
+        _one_of(field, "Select how to sort from the list")
 
     def validate_raised_to(self, field) -> None:
         if field.data and self.raised_from.data and field.data < self.raised_from.data:
             raise ValidationError("Raised on or before must be the same as or after raised on or after")
+
+
+class LearningFilterForm(PortalForm):
+    class Meta:
+        csrf = False
+
+    show = SelectMultipleField("Show only", widget=GovCheckboxesInput(), choices=LEARNING_SHOW, validate_choice=False)
+    submit = SubmitField("Apply filters", widget=GovSubmitInput())
+
+    def validate_show(self, field) -> None:
+        _one_of(field, "Select what to show from the list")
 
 
 class ReviewForm(PortalForm):

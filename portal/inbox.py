@@ -1,5 +1,5 @@
-"""The Business Manager's inbox: every case and document of the partnership, filtered, searched and sorted as the
-query string says, with each Business Manager's own new / opened / reviewed marks.
+"""The Business Manager's inbox: every case, document and learning item of the partnership, filtered, searched and
+sorted as the query string says, with each Business Manager's own new / opened / reviewed marks.
 
 Plain Python (no Flask): the view turns the query string into `CaseFilters`; this builds the queries. Every list
 is one query for its page (marks and agencies joined, never fetched per row), read a page at a time
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from peewee import JOIN, Value, fn
 
 from portal.db import database
-from portal.models import Agency, Document, Escalation, InboxMark, User, utcnow
+from portal.models import Agency, Document, Escalation, InboxMark, Learning, User, utcnow
 from portal.name_search import name_key, starts_with
 from portal.pagination import Order, Page, paginate
 from portal.workdays import LONDON, london
@@ -25,6 +25,9 @@ SORTS = {
     "activity": Order((("last_activity_at", Escalation.last_activity_at), ("id", Escalation.id)), descending=True),
 }
 DOCUMENT_ORDER = Order((("created_at", Document.created_at), ("id", Document.id)), descending=True)
+LEARNING_ORDER = Order((("at", Learning.at), ("id", Learning.id)), descending=True)
+LEARNING_SHOW = ("policy_gap", "debrief")
+EXCERPT = 300  # characters of learning points and policy gap a list row reads: up to 10,000 each are stored
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,29 @@ def documents_page(user: User, cursor: str | None) -> Page:
     )
 
 
+def learning_page(user: User, cursor: str | None, show: tuple[str, ...] = ()) -> Page:
+    """Learning from resolutions and final decisions, newest first, each text cut to EXCERPT characters in SQL;
+    `show` keeps only those with a policy gap and/or a debrief recommended."""
+    query = Learning.select(
+        Learning.id,
+        Learning.at,
+        Learning.stage_index,
+        Learning.policy,
+        Learning.debrief,
+        fn.SUBSTR(Learning.points, 1, EXCERPT + 1).alias("points_start"),
+        fn.SUBSTR(Learning.policy_gap, 1, EXCERPT + 1).alias("gap_start"),
+        Escalation.id,
+        Escalation.reference,
+        Escalation.procedure_id,
+        Escalation.procedure_version,
+    ).join(Escalation, on=Learning.escalation == Escalation.id)
+    if "policy_gap" in show:
+        query = query.where(Learning.policy_gap != "")
+    if "debrief" in show:
+        query = query.where(Learning.debrief == True)  # noqa: E712 (SQL, not Python)
+    return _with_marks(paginate(query, LEARNING_ORDER, cursor), "learning", user)
+
+
 def state(row, changed_at: dt.datetime) -> str:
     """new (never opened, or changed since), reviewed (since its last change) or opened."""
     if row.read_at is None or row.read_at < changed_at:
@@ -168,31 +194,46 @@ def state(row, changed_at: dt.datetime) -> str:
 
 
 def new_counts(user: User) -> dict[str, int]:
-    """How many cases and documents are new to this Business Manager, each counted up to NEW_COUNT_CAP + 1."""
+    """How many cases, documents and learning items are new to this Business Manager, each counted up to
+    NEW_COUNT_CAP + 1."""
     cases = Escalation.select(Escalation.id).where(_is_new(Escalation, "case", user, Escalation.last_activity_at))
     cases = cases.limit(NEW_COUNT_CAP + 1)
     documents = Document.select(Document.id).where(
         (Document.status == "rendered") & _is_new(Document, "document", user, Document.created_at)
     )
-    return {"cases": cases.count(), "documents": documents.limit(NEW_COUNT_CAP + 1).count()}
+    learning = Learning.select(Learning.id).where(_is_new(Learning, "learning", user, Learning.at))
+    return {
+        "cases": cases.count(),
+        "documents": documents.limit(NEW_COUNT_CAP + 1).count(),
+        "learning": learning.limit(NEW_COUNT_CAP + 1).count(),
+    }
 
 
-def _upsert(user: User, kind: str, item_id: int, **values) -> None:
-    InboxMark.insert(user=user.id, kind=kind, item_id=item_id, **values).on_conflict(
-        conflict_target=[InboxMark.user, InboxMark.kind, InboxMark.item_id], update=values
-    ).execute()
+def _upsert(user: User, kind: str, item_ids: list[int], **values) -> None:
+    InboxMark.insert_many(
+        [{"user": user.id, "kind": kind, "item_id": item_id, **values} for item_id in item_ids]
+    ).on_conflict(conflict_target=[InboxMark.user, InboxMark.kind, InboxMark.item_id], update=values).execute()
 
 
 def mark_read(user: User, kind: str, item_id: int, now: dt.datetime | None = None) -> None:
     """Opening an item: it is no longer new to this Business Manager (until it changes)."""
     with database.atomic():
-        _upsert(user, kind, item_id, read_at=now or utcnow())
+        _upsert(user, kind, [item_id], read_at=now or utcnow())
+
+
+def mark_case_read(user: User, case_id: int, learning_ids: list[int], now: dt.datetime | None = None) -> None:
+    """Opening a case page: the case, and the learning the page shows in full, are read, in one transaction."""
+    now = now or utcnow()
+    with database.atomic():
+        _upsert(user, "case", [case_id], read_at=now)
+        if learning_ids:
+            _upsert(user, "learning", learning_ids, read_at=now)
 
 
 def mark_reviewed(user: User, kind: str, item_id: int, note: str, now: dt.datetime | None = None) -> None:
     now = now or utcnow()
     with database.atomic():
-        _upsert(user, kind, item_id, read_at=now, reviewed_at=now, note=note.strip())
+        _upsert(user, kind, [item_id], read_at=now, reviewed_at=now, note=note.strip())
 
 
 def mark_of(user: User, kind: str, item_id: int) -> InboxMark | None:

@@ -344,10 +344,10 @@ class Document(BaseModel):
 
 
 class InboxMark(BaseModel):
-    """One Business Manager's mark on one inbox item (a case or a document): when they last opened it, and when
-    they marked it reviewed, with their note. An item changed since it was opened is new again."""
+    """One Business Manager's mark on one inbox item (a case, a document or a learning item): when they last opened
+    it, and when they marked it reviewed, with their note. An item changed since it was opened is new again."""
 
-    KINDS = ("case", "document")
+    KINDS = ("case", "document", "learning")
 
     user = ForeignKeyField(User, backref="+", on_delete="CASCADE")
     kind = CharField(max_length=20)

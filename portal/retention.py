@@ -94,9 +94,11 @@ def erase_case(escalation_id: int, confirmed_by: str, now: dt.datetime | None = 
             DeadlineChange.escalation == escalation_id
         ).execute()
         documents = Document.select(Document.id).where(Document.escalation == escalation_id)
+        lessons = Learning.select(Learning.id).where(Learning.escalation == escalation_id)
         InboxMark.delete().where(
             ((InboxMark.kind == "case") & (InboxMark.item_id == escalation_id))
             | ((InboxMark.kind == "document") & InboxMark.item_id.in_(documents))
+            | ((InboxMark.kind == "learning") & InboxMark.item_id.in_(lessons))
         ).execute()
         # Learning can name the child; the quarterly reports made before now keep what they counted.
         for model in (Learning, ActionLink, Reminder, Outbox, Document):

@@ -25,7 +25,7 @@ from portal.auth import signed_in
 from portal.case_actions import Actor, allowed_actions, answer, describe_parties
 from portal.deadline_changes import current_schedule, running_pause
 from portal.history import stage_history
-from portal.inbox import mark_read
+from portal.inbox import mark_case_read, mark_read
 from portal.mail import told
 from portal.models import Agency, Document, Escalation, Event, JointRaiser, Learning, ProcedureVersion, User, utcnow
 from portal.pagination import InvalidCursor, Order, paginate
@@ -120,8 +120,9 @@ def _load(reference: str) -> Escalation:
 def case(reference: str):
     case = _load(reference)
     record_view(case, Actor.of(current_user._get_current_object()))
+    lessons = list(Learning.select().where(Learning.escalation == case).order_by(Learning.id))
     if current_user.role == "business_manager":
-        mark_read(current_user, "case", case.id)
+        mark_case_read(current_user, case.id, [lesson.id for lesson in lessons])
     try:
         procedure, unavailable = registry.of_case(case), ""
     except ProcedureUnavailable as error:  # the record can still be read; nothing can be done on it
@@ -151,7 +152,7 @@ def case(reference: str):
             JointRaiser.select(JointRaiser, Agency).join(Agency, JOIN.LEFT_OUTER).where(JointRaiser.escalation == case)
         ),
         version=_version_note(case),
-        lessons=list(Learning.select().where(Learning.escalation == case).order_by(Learning.id)),
+        lessons=lessons,
         told_imminent=told(case, "imminent_risk") if case.imminent_risk else [],
         told_circumstance=told(case, "specific_circumstance") if case.specific_circumstance else [],
         schedule=current_schedule(procedure, case) if procedure else None,

@@ -1,5 +1,5 @@
-"""The Business Manager's inbox: every case and document, filtered from the query string, with their own marks.
-Every route is the Business Manager's alone; anyone else gets 404, as if it were not there."""
+"""The Business Manager's inbox: every case, document and learning item, filtered from the query string, with their
+own marks. Every route is the Business Manager's alone; anyone else gets 404, as if it were not there."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from forms.inbox import SHOW, SORTS, InboxFilterForm, ReviewForm
+from forms.inbox import SHOW, SORTS, InboxFilterForm, LearningFilterForm, ReviewForm
 from forms.raise_escalation import CATEGORIES
 from portal import inbox
 from portal.auth import role_required
-from portal.models import Agency, Document, Escalation, InboxMark, utcnow
+from portal.models import Agency, Document, Escalation, InboxMark, Learning, utcnow
 from portal.pagination import InvalidCursor, Page
 from portal.registry import registry
 from portal.views.display import document_name, stage_name
@@ -148,8 +148,38 @@ def documents():
     )
 
 
+@bp.get("/learning")
+@business_manager_only
+def learning():
+    form = LearningFilterForm(formdata=request.args if request.args else None)
+    valid = not request.args or form.validate()
+    show = tuple(form.show.data or ()) if valid else ()
+    page, bad_cursor = _read_page(lambda cursor: inbox.learning_page(current_user, cursor, show))
+    procedures = registry.of_cases([lesson.escalation for lesson in page.rows])
+    rows = [
+        {
+            "lesson": lesson,
+            "stage": stage_name(procedures[lesson.escalation.id], lesson.stage_index),
+            "state": inbox.state(lesson, lesson.at),
+        }
+        for lesson in page.rows
+    ]
+    return render_template(
+        "inbox/learning.html",
+        form=form,
+        valid=valid,
+        filtered=bool(show),
+        rows=rows,
+        excerpt=inbox.EXCERPT,
+        next_url=_page_url(page.next_cursor),
+        prev_url=_page_url(page.prev_cursor),
+        bad_cursor=bad_cursor,
+        counts=new_counts(),
+    ), 200 if valid else 400
+
+
 def _item(kind: str, item_id: int):
-    """The case or rendered document under review, with what the page says about it."""
+    """The case, rendered document or learning item under review, with what the page says about it."""
     if kind == "case":
         case = Escalation.get_or_none(Escalation.id == item_id)
         if case is None:
@@ -167,10 +197,21 @@ def _item(kind: str, item_id: int):
         reference = document.escalation.reference
         href = url_for("cases.document", reference=reference, document_id=document.id)
         return document, f"{document_name(document.kind)}, {reference}", href
+    if kind == "learning":
+        lesson = (
+            Learning.select(Learning.id, Learning.escalation, Escalation.reference)
+            .join(Escalation)
+            .where(Learning.id == item_id)
+            .first()
+        )
+        if lesson is None:
+            abort(404)
+        reference = lesson.escalation.reference
+        return lesson, f"Learning from {reference}", url_for("cases.case", reference=reference)
     abort(404)
 
 
-@bp.route("/review/<any(case, document):kind>/<int:item_id>", methods=["GET", "POST"])
+@bp.route("/review/<any(case, document, learning):kind>/<int:item_id>", methods=["GET", "POST"])
 @business_manager_only
 @keeps_answers
 def review(kind: str, item_id: int):
@@ -210,6 +251,6 @@ def init_inbox(app) -> None:
     def _inbox_new() -> dict:
         def inbox_new() -> int:
             counts = new_counts()
-            return counts["cases"] + counts["documents"]
+            return counts["cases"] + counts["documents"] + counts["learning"]
 
         return {"inbox_new": inbox_new}

@@ -9,7 +9,7 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from portal.models import Agency, Document, Escalation
+from portal.models import Agency, Document, Escalation, Event, Learning
 from portal.pagination import PAGE_SIZE
 from tests import factories
 from tests.query_counter import count_queries
@@ -42,8 +42,17 @@ def manager(clock, client, people):
     return client
 
 
+def add_learning(app, reference: str, at=NOW, **values) -> int:
+    """A learning item on the case, as a resolution would leave it (portal.learning.record_lessons)."""
+    with app.app_context():
+        case = Escalation.get(Escalation.reference == reference)
+        event = Event.select().where(Event.escalation == case).order_by(Event.id).first()
+        return Learning.create(escalation=case, event=event, stage_index=0, at=at, **values).id
+
+
 def test_every_inbox_route_is_the_business_managers_alone(app, client, people):
     reference = raise_case(app, people)
+    learning_id = add_learning(app, reference, points="Agree the threshold early.")
     with app.app_context():
         case_id = Escalation.get(Escalation.reference == reference).id
         document_id = Document.get(Document.status == "rendered").id
@@ -51,18 +60,20 @@ def test_every_inbox_route_is_the_business_managers_alone(app, client, people):
         "/inbox/",
         "/inbox/?status=open",
         "/inbox/documents",
+        "/inbox/learning",
+        "/inbox/learning?show=debrief",
         f"/inbox/review/case/{case_id}",
         f"/inbox/review/document/{document_id}",
+        f"/inbox/review/learning/{learning_id}",
     ]
     for who in ("raiser", "stranger", "counterpart", "admin"):
         client = app.test_client()
         sign_in(client, people[who])
         for url in urls:
             assert client.get(url).status_code == 404, (who, url)
-        posted = client.post(
-            f"/inbox/review/case/{case_id}", data={"csrf_token": token(client, "/cases/"), "note": "x"}
-        )
-        assert posted.status_code == 404, who
+        for review in (f"/inbox/review/case/{case_id}", f"/inbox/review/learning/{learning_id}"):
+            posted = client.post(review, data={"csrf_token": token(client, "/cases/"), "note": "x"})
+            assert posted.status_code == 404, (who, review)
         assert "Inbox" not in text_of_page(client.get("/cases/").get_data(as_text=True))
     client = app.test_client()
     assert client.get("/inbox/").status_code == 302  # anonymous: to sign in
@@ -158,7 +169,13 @@ def test_invalid_parameters_give_a_message_never_a_500(app, manager, query):
 def test_a_broken_page_link_shows_the_first_page(app, manager, people):
     reference = raise_case(app, people)
     for cursor in ("nonsense", "W10", "WyJhZnRlciIsWzEsMl1d", "!!!", "eyJ0IjoxfQ", "WyJhZnRlciIsW3sidCI6IngifSwxXV0"):
-        for url in ("/inbox/?cursor=", "/inbox/documents?cursor=", "/admin/mail?cursor=", "/cases/?cursor="):
+        for url in (
+            "/inbox/?cursor=",
+            "/inbox/documents?cursor=",
+            "/inbox/learning?cursor=",
+            "/admin/mail?cursor=",
+            "/cases/?cursor=",
+        ):
             response = manager.get(url + cursor)
             assert response.status_code == 200, (url, cursor)
             assert "That page link was not complete" in text_of_page(response.get_data(as_text=True)), (url, cursor)
@@ -306,3 +323,107 @@ def test_dashboard_links_the_inbox_with_its_new_count(app, manager, people):
     page = BeautifulSoup(manager.get("/cases/").get_data(as_text=True), "html.parser")
     inbox_links = [a for a in page.select('a[href="/inbox/"]') if re.search(r"\d+ new", a.get_text())]
     assert len(inbox_links) == 2  # the navigation and the dashboard
+
+
+def learning_rows(response) -> list[str]:
+    """Each row of the learning list as its text, whitespace collapsed."""
+    page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    return [row.get_text(" ", strip=True) for row in page.select("tbody tr")]
+
+
+def test_the_learning_list_shows_each_item_and_filters_them(app, manager, people):
+    reference = raise_case(app, people)
+    long_points = "Agree the threshold at the strategy meeting. " * 20  # 900 characters: the list shows the start
+    add_learning(
+        app,
+        reference,
+        NOW - dt.timedelta(days=1),
+        points=long_points,
+        policy="Threshold document",
+        policy_gap="It does not say who decides when two agencies disagree.",
+        debrief=True,
+    )
+    add_learning(app, reference, NOW, points="Name the chair early.")
+    response = manager.get("/inbox/learning")
+    assert response.status_code == 200
+    newest, older = learning_rows(response)
+    assert newest.startswith(f"{reference} Stage 1: Practitioners")  # the stage named from the case's procedure
+    assert "Name the chair early." in newest and "None found" in newest
+    assert "Debrief recommended" not in newest and "New" in newest
+    assert "Threshold document : It does not say who decides" in older and "Debrief recommended" in older
+    assert "Agree the threshold" in older and long_points.strip() not in older and "..." in older
+    page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    assert page.select_one("tbody th a")["href"] == f"/cases/{reference}"
+    assert "Learning 2 new" in text_of_page(response.get_data(as_text=True))
+
+    assert len(learning_rows(manager.get("/inbox/learning?show=policy_gap"))) == 1
+    assert len(learning_rows(manager.get("/inbox/learning?show=debrief"))) == 1
+    assert len(learning_rows(manager.get("/inbox/learning?show=debrief&show=policy_gap"))) == 1
+    bad = manager.get("/inbox/learning?show=everything")
+    assert bad.status_code == 400
+    assert "Select what to show from the list" in text_of_page(bad.get_data(as_text=True))
+
+
+def test_learning_marks_are_each_business_managers_own(app, clock, client, people):
+    with app.app_context():
+        second = factories.user("business_manager")
+    reference = raise_case(app, people)
+    learning_id = add_learning(app, reference, points="Name the chair early.", debrief=True)
+    sign_in(client, people["manager"])
+    assert "Inbox (3 new)" in text_of_page(client.get("/cases/").get_data(as_text=True))  # case, PDF, learning
+    assert "New" in learning_rows(client.get("/inbox/learning"))[0]
+    client.get(f"/cases/{reference}")  # the case page shows the learning in full: opening it marks it read
+    assert "Opened" in learning_rows(client.get("/inbox/learning"))[0]
+    assert "Inbox (1 new)" in text_of_page(client.get("/cases/").get_data(as_text=True))  # the PDF is left
+
+    review = f"/inbox/review/learning/{learning_id}?back=/inbox/learning%3Fshow%3Ddebrief"
+    form = text_of_page(client.get(review).get_data(as_text=True))
+    assert f"Mark as reviewed: Learning from {reference}" in form and f"Open the case {reference}" in form
+    done = client.post(review, data={"csrf_token": token(client, review), "note": "Debrief booked for 3 March."})
+    assert done.status_code == 302 and done.location.endswith("/inbox/learning?show=debrief")
+    listed = client.get("/inbox/learning?show=debrief")
+    assert "Reviewed" in learning_rows(listed)[0]
+    assert f"Learning from {reference} is marked as reviewed" in text_of_page(listed.get_data(as_text=True))
+    assert "Debrief booked for 3 March." in text_of_page(client.get(review).get_data(as_text=True))
+
+    other = app.test_client()
+    sign_in(other, second)
+    assert "New" in learning_rows(other.get("/inbox/learning"))[0]  # still new to the second Business Manager
+    assert "Debrief booked" not in text_of_page(other.get(review).get_data(as_text=True))
+    assert other.get("/inbox/review/learning/999999").status_code == 404
+
+
+def test_learning_pages_miss_nothing_and_repeat_nothing(app, manager, people):
+    reference = raise_case(app, people)
+    total = PAGE_SIZE + 5
+    for n in range(total):
+        add_learning(app, reference, NOW - dt.timedelta(hours=n), points=f"Point {n:03d}")
+
+    def points(response) -> list[str]:
+        return re.findall(r"Point \d{3}", " ".join(learning_rows(response)))
+
+    response = manager.get("/inbox/learning?show=")
+    first = points(response)
+    assert first == [f"Point {n:03d}" for n in range(PAGE_SIZE)] and link(response, "prev") is None
+    add_learning(app, reference, NOW + dt.timedelta(minutes=1), points="Point 999")  # arrives ahead of page one
+    response = manager.get(link(response, "next"))
+    assert points(response) == [f"Point {n:03d}" for n in range(PAGE_SIZE, total)]
+    assert link(response, "next") is None
+    assert points(manager.get(link(response, "prev"))) == first
+
+
+def test_the_learning_list_runs_the_same_queries_for_5_items_as_for_60(app, manager, people):
+    cases = [raise_case(app, people) for _ in range(3)]
+
+    def queries() -> int:
+        with count_queries() as log:
+            response = manager.get("/inbox/learning")
+        assert response.status_code == 200
+        return log.count
+
+    for n in range(5):
+        add_learning(app, cases[n % 3], NOW - dt.timedelta(minutes=n), points=f"Point {n}", policy_gap="A gap")
+    few = queries()
+    for n in range(5, 60):
+        add_learning(app, cases[n % 3], NOW - dt.timedelta(minutes=n), points=f"Point {n}")
+    assert queries() == few, few

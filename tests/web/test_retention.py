@@ -135,6 +135,8 @@ def test_erasing_a_resolved_case_removes_its_learning_and_marks_and_the_reports_
         resolve(procedure, case, factories.acting(case, "resolve"), "Agreed to convene a meeting.", lessons, now=START)
         manager = factories.user("business_manager")
         InboxMark.create(user=manager, kind="case", item_id=case.id, read_at=START)
+        lesson = Learning.get(Learning.escalation == case)
+        InboxMark.create(user=manager, kind="learning", item_id=lesson.id, read_at=START)
         period = date_range(START.date(), START.date())
         before = figures(procedure, period, START)
         assert Learning.select().where(Learning.escalation == case).count() == 1 and before.learning_count == 1
@@ -146,5 +148,6 @@ def test_erasing_a_resolved_case_removes_its_learning_and_marks_and_the_reports_
     with app.app_context(), database.connection_context():
         assert Learning.select().where(Learning.escalation == case).count() == 0
         assert InboxMark.select().where(InboxMark.item_id == case.id).count() == 0
+        assert InboxMark.select().where((InboxMark.kind == "learning") & (InboxMark.item_id == lesson.id)).count() == 0
         after = figures(procedure, period, SIX_YEARS_ON)
         assert (after.raised, after.resolved) == (before.raised, before.resolved) == (1, 1)

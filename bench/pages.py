@@ -308,6 +308,7 @@ def measure(label: str, url: str, cases: int, seconds: int, rounds: int, binary:
     print(f"\n== {label}: {cases:,} cases seeded in {time.perf_counter() - began:.0f} s")
     folder = Path(tempfile.mkdtemp(prefix="bench-pages-"))
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": uuid.uuid4().hex * 2, "PORTAL_PROCEDURE": PROCEDURE}
+    env["SECOND_FACTOR_ROLES"] = ""  # the pages are measured, not the sign-in (a code would need an authenticator)
     env |= {"HUEY_URL": f"sqlite:///{folder}/huey.db", "INSTANCE_PATH": str(folder), "MAIL_FILE_DIR": str(folder)}
     servers = []
     try:

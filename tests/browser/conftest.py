@@ -22,6 +22,9 @@ from portal import create_app, mail, wake_senders
 from portal.cli import upgrade_database
 from portal.db import database, init_database
 from portal.demo import DEMO_PASSWORD, seed_demo
+from portal.models import Agency, User
+from portal.registry import registry
+from portal.workflow import EscalationDetails, raise_escalation
 from tests.conftest import TEST_PROCEDURE
 
 if TYPE_CHECKING:
@@ -228,3 +231,24 @@ def checks(page):
     watcher = PageChecks(page)
     yield watcher
     watcher.finish()
+
+
+def raise_demo_case(raiser_email: str, child: str, child_dob, counterpart_agency: str, counterpart_email: str) -> str:
+    """A case raised through the workflow by a demo user about another demo agency (inside an app context and a
+    connection); returns its reference."""
+    raiser = User.get(User.email == raiser_email)
+    details = EscalationDetails(
+        child_name=child,
+        child_dob=child_dob,
+        summary="The plan was changed without telling the other agency.",
+        action_taken="Emails and one phone call.",
+        outcome_sought="A joint meeting this week.",
+        raiser_role="Practitioner",
+        raiser_agency_id=raiser.agency_id,
+        raiser_contact_details="020 7946 0002",
+        counterpart_name="A Counterpart",
+        counterpart_email=counterpart_email,
+        counterpart_agency_id=Agency.get(Agency.name == counterpart_agency).id,
+        categories=["communication"],
+    )
+    return raise_escalation(registry.current(), raiser, details).reference

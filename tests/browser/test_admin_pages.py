@@ -14,10 +14,8 @@ from playwright.sync_api import expect
 
 from portal import reminders
 from portal.db import database
-from portal.models import Agency, Contact, Heartbeat, Outbox, User, utcnow
-from portal.registry import registry
-from portal.workflow import EscalationDetails, raise_escalation
-from tests.browser.conftest import BUSINESS_MANAGER, OFFICER, PRACTITIONER
+from portal.models import Agency, Contact, Heartbeat, Outbox, utcnow
+from tests.browser.conftest import BUSINESS_MANAGER, OFFICER, PRACTITIONER, raise_demo_case
 from tests.browser.pages import Portal
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_pdf]
@@ -34,31 +32,14 @@ def portal(page, checks):
 def references(live_server) -> list[str]:
     """Two cases: one raised by the practitioner, one by the police officer (the business manager is named in
     neither's first stage)."""
-    app = live_server.app
-    with app.app_context(), database.connection_context():
-        procedure = registry.current()
-        made = []
-        for raiser_email, child, counterpart_agency, counterpart_email in [
-            (PRACTITIONER, "Morgan Directory", "Metropolitan Police", "dc.lee@met.demo.example"),
-            (OFFICER, "Avery Mail", "Children's Social Care", "sw.khan@csc.demo.example"),
-        ]:
-            raiser = User.get(User.email == raiser_email)
-            details = EscalationDetails(
-                child_name=child,
-                child_dob=dt.date(2014, 2, 1),
-                summary="The plan was changed without telling the other agency.",
-                action_taken="Emails and one phone call.",
-                outcome_sought="A joint meeting this week.",
-                raiser_role="Practitioner",
-                raiser_agency_id=raiser.agency_id,
-                raiser_contact_details="020 7946 0002",
-                counterpart_name="A Counterpart",
-                counterpart_email=counterpart_email,
-                counterpart_agency_id=Agency.get(Agency.name == counterpart_agency).id,
-                categories=["communication"],
-            )
-            made.append(raise_escalation(procedure, raiser, details).reference)
-        return made
+    with live_server.app.app_context(), database.connection_context():
+        return [
+            raise_demo_case(raiser, child, dt.date(2014, 2, 1), agency, counterpart)
+            for raiser, child, agency, counterpart in [
+                (PRACTITIONER, "Morgan Directory", "Metropolitan Police", "dc.lee@met.demo.example"),
+                (OFFICER, "Avery Mail", "Children's Social Care", "sw.khan@csc.demo.example"),
+            ]
+        ]
 
 
 def contact_row(portal: Portal, text: str):

@@ -12,10 +12,8 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.db import database
-from portal.models import Agency, Event, User
-from portal.registry import registry
-from portal.workflow import EscalationDetails, raise_escalation
-from tests.browser.conftest import BUSINESS_MANAGER, PRACTITIONER
+from portal.models import Event
+from tests.browser.conftest import BUSINESS_MANAGER, PRACTITIONER, raise_demo_case
 from tests.browser.pages import Portal
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_pdf]
@@ -30,22 +28,9 @@ def portal(page, checks):
 @pytest.fixture(scope="module")
 def reference(live_server) -> str:
     with live_server.app.app_context(), database.connection_context():
-        raiser = User.get(User.email == PRACTITIONER)
-        details = EscalationDetails(
-            child_name=CHILD,
-            child_dob=dt.date(2015, 6, 9),
-            summary="The plan was changed without telling the other agency.",
-            action_taken="Emails and one phone call.",
-            outcome_sought="A joint meeting this week.",
-            raiser_role="Practitioner",
-            raiser_agency_id=raiser.agency_id,
-            raiser_contact_details="020 7946 0002",
-            counterpart_name="A Counterpart",
-            counterpart_email="dc.lee@met.demo.example",
-            counterpart_agency_id=Agency.get(Agency.name == "Metropolitan Police").id,
-            categories=["communication"],
+        return raise_demo_case(
+            PRACTITIONER, CHILD, dt.date(2015, 6, 9), "Metropolitan Police", "dc.lee@met.demo.example"
         )
-        return raise_escalation(registry.current(), raiser, details).reference
 
 
 def test_the_business_manager_lists_and_downloads_who_viewed_a_case(portal, reference):

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCharacterCount,
-    GovCheckboxesInput,
-    GovDateInput,
-    GovRadioInput,
-    GovSelect,
     GovSubmitInput,
-    GovTextInput,
 )
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import Length, ValidationError
@@ -51,42 +46,37 @@ class InboxFilterForm(PortalForm):
 
     q = StringField(
         "Search by reference or child's name",
-        widget=GovTextInput(),
         description="For example, ESC-2026-0042, or the start of a first name or surname",
         validators=[Length(max=100, message="Search must be 100 characters or fewer")],
     )
     status = SelectMultipleField(
         "Status",
-        widget=GovCheckboxesInput(),
         choices=[(s, s.capitalize()) for s in Escalation.STATUSES],
         validate_choice=False,
     )
-    show = SelectMultipleField("Show only", widget=GovCheckboxesInput(), choices=SHOW, validate_choice=False)
-    stage = SelectField("Current stage", widget=GovSelect(), choices=[], validate_choice=False)
+    show = SelectMultipleField("Show only", choices=SHOW, validate_choice=False)
+    stage = SelectField("Current stage", choices=[], validate_choice=False)
     agency = SelectField(
         "Agency",
-        widget=GovSelect(),
         description="The raiser's or the counterpart's",
         choices=[],
         validate_choice=False,
     )
     category = SelectField(
         "Category of disagreement",
-        widget=GovSelect(),
         choices=[("", "Any category"), *CATEGORIES],
         validate_choice=False,
     )
     raised_from = ThreePartDateField(
-        "Raised on or after", widget=GovDateInput(), called="Raised on or after", description="For example, 1 11 2026"
+        "Raised on or after", called="Raised on or after", description="For example, 1 11 2026"
     )
     raised_to = ThreePartDateField(
         "Raised on or before",
-        widget=GovDateInput(),
         called="Raised on or before",
         description="For example, 30 11 2026",
     )
-    sort = RadioField("Sort by", widget=GovRadioInput(), choices=SORTS, default="deadline", validate_choice=False)
-    submit = SubmitField("Apply filters", widget=GovSubmitInput())
+    sort = RadioField("Sort by", choices=SORTS, default="deadline", validate_choice=False)
+    submit = SubmitField("Apply filters")
 
     def validate_status(self, field) -> None:
         _one_of(field, "Select a status from the list")
@@ -115,8 +105,8 @@ class LearningFilterForm(PortalForm):
     class Meta:
         csrf = False
 
-    show = SelectMultipleField("Show only", widget=GovCheckboxesInput(), choices=LEARNING_SHOW, validate_choice=False)
-    submit = SubmitField("Apply filters", widget=GovSubmitInput())
+    show = SelectMultipleField("Show only", choices=LEARNING_SHOW, validate_choice=False)
+    submit = SubmitField("Apply filters")
 
     def validate_show(self, field) -> None:
         _one_of(field, "Select what to show from the list")

@@ -20,7 +20,7 @@ from tests import factories
 from tests.browser.conftest import BUSINESS_MANAGER, OFFICER, PRACTITIONER, PageChecks
 from tests.browser.pages import Answers, Portal
 
-pytestmark = [pytest.mark.browser, pytest.mark.real_pdf]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from portal.models import Agency, Contact, Heartbeat, Outbox, utcnow
 from tests.browser.conftest import BUSINESS_MANAGER, OFFICER, PRACTITIONER, raise_demo_case
 from tests.browser.pages import Portal
 
-pytestmark = [pytest.mark.browser, pytest.mark.real_pdf]
+pytestmark = pytest.mark.browser
 
 ADMIN = "admin@demo.example"
 

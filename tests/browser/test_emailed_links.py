@@ -13,7 +13,6 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from portal import pdf
 from portal.case_actions import Actor
 from portal.db import database
 from portal.models import ActionLink, Agency, Contact, Document, Escalation, Event, Outbox, StageRecord, User
@@ -22,9 +21,8 @@ from portal.registry import registry
 from portal.workflow import EscalationDetails, escalate, raise_escalation
 from tests.browser.conftest import PRACTITIONER
 from tests.browser.pages import Portal, link_path
-from tests.conftest import stand_in_pdf
 
-pytestmark = [pytest.mark.browser, pytest.mark.real_pdf]
+pytestmark = pytest.mark.browser
 
 # The secure.example domain is secure in the test procedure: the counterpart sees the child's details.
 COUNTERPART = "dc.morgan@secure.example"
@@ -219,12 +217,9 @@ def test_opening_a_link_changes_nothing(live_server, portal):
         assert view.data["may_be_automated"] is True
 
 
-def test_an_address_not_approved_for_personal_data_confirms_it_then_reads_the_earlier_stages(
-    live_server, portal, monkeypatch
-):
+def test_an_address_not_approved_for_personal_data_confirms_it_then_reads_the_earlier_stages(live_server, portal):
     """Hounslow stage 2: the police line manager (not a secure address) types the address the link was sent to,
     then reads stage 1's reason for escalating and the procedure's guidance, and records the stage's discussion."""
-    monkeypatch.setattr(pdf, "render", stand_in_pdf)  # the PDFs' words are read back in tests/web
     page = portal.page
     hounslow = resolve_procedure("hounslow")
     with live_server.app.app_context(), database.connection_context():

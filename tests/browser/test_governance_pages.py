@@ -16,7 +16,7 @@ from portal.models import Event
 from tests.browser.conftest import BUSINESS_MANAGER, PRACTITIONER, raise_demo_case
 from tests.browser.pages import Portal
 
-pytestmark = [pytest.mark.browser, pytest.mark.real_pdf]
+pytestmark = pytest.mark.browser
 CHILD = "Riley Governance"
 
 

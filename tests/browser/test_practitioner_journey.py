@@ -14,7 +14,7 @@ from portal.models import ActionLink, Escalation
 from tests.browser.conftest import OFFICER, PASSWORD, PRACTITIONER
 from tests.browser.pages import Answers, Keyboard, Portal, link_path
 
-pytestmark = [pytest.mark.browser, pytest.mark.real_pdf]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
@@ -22,6 +22,7 @@ def portal(page, checks):
     return Portal(page, checks)
 
 
+@pytest.mark.real_pdf  # reads the Escalation Notice and the proforma back
 def test_raise_escalate_and_resolve(portal, live_server):
     page = portal.page
     answers = Answers(child_name="Jamie Rivers")

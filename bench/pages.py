@@ -61,9 +61,9 @@ PROCEDURE = "hounslow"
 MANAGER, PASSWORD = "manager@bench.example", "bench-password-not-secret"
 HEAVY_EVENTS, HEAVY_VIEWS = 30, 200
 # The inbox is another change's: adjust these to its URLs. A deep page is reached by following rel="next" links.
-INBOX = "/inbox"
+INBOX = "/inbox/"
 INBOX_DEEP_PAGES = 20  # 50 rows a page: row 1,000 onwards
-INBOX_FILTERED = "/inbox?status=open&imminent_risk=yes&q=ESC-2026-05"
+INBOX_FILTERED = "/inbox/?status=open&show=imminent_risk&q=ESC-2026-05"
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 STATUSES = ["open"] * 12 + ["resolved"] * 5 + ["closed"] * 2 + ["withdrawn"]  # a year's mix
 PDF = b"%PDF-1.7 bench stand-in " + bytes(1000)  # a real record is 30-60 KB; the page reads only its size

@@ -352,6 +352,9 @@ def stand_in_pdf(html: str, seconds: float | None = None) -> bytes:
     return bytes(out)
 
 
+WEASYPRINT_RENDER = pdf.render  # for a test that seeds with the stand-in, then reads one PDF back
+
+
 @pytest.fixture(autouse=True)
 def pdf_stand_in(request, monkeypatch):
     """`portal.pdf.render` replaced by `stand_in_pdf`, unless the test is marked `real_pdf`."""

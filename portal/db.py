@@ -6,6 +6,7 @@ from pathlib import Path
 
 from peewee import DatabaseProxy, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import connect as connect_url
+from playhouse.pool import PooledPostgresqlDatabase
 
 database = DatabaseProxy()
 
@@ -15,6 +16,7 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     "cache_size": -16000,
 }
+POOL_SIZE = 20  # per process: a gunicorn worker uses one, a task consumer one per thread
 
 
 def make_database(url: str) -> SqliteDatabase | PostgresqlDatabase:
@@ -27,11 +29,16 @@ def make_database(url: str) -> SqliteDatabase | PostgresqlDatabase:
         # IMMEDIATE: a deferred read-then-write fails at once under contention, whatever the timeout.
         return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE")
     if url.startswith(("postgres://", "postgresql://")):
-        return connect_url(url)
+        # Pooled: opening a connection is most of a short page on PostgreSQL (docs/performance.md). The pool runs
+        # SELECT 1 on each connection it hands out, so one that a server restart broke is replaced, not used.
+        scheme, rest = url.split("://", 1)
+        return connect_url(f"{scheme}+pool://{rest}", max_connections=POOL_SIZE, stale_timeout=300)
     raise ValueError(f"unsupported DATABASE_URL scheme: {url.split(':', 1)[0]!r}")
 
 
 def init_database(url: str) -> None:
+    if isinstance(database.obj, PooledPostgresqlDatabase):
+        database.obj.close_all()  # the pool being replaced gives its connections back to the server
     database.initialize(make_database(url))
 
 

@@ -29,8 +29,8 @@ REFERENCE = re.compile(r"quote error reference <strong>([0-9a-f]{8})</strong>")
 
 
 @pytest.fixture
-def private_postgres() -> Iterator[tuple[str, Callable[[], None]]]:
-    """A PostgreSQL server on a free port in a temporary directory: its URL, and a function that stops it."""
+def private_postgres() -> Iterator[tuple[str, Callable[[], None], Callable[[], None]]]:
+    """A PostgreSQL server on a free port in a temporary directory: its URL, and functions that stop and start it."""
     pg_ctls = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
     if not pg_ctls:
         pytest.skip("no PostgreSQL server binaries under /usr/lib/postgresql")
@@ -50,11 +50,19 @@ def private_postgres() -> Iterator[tuple[str, Callable[[], None]]]:
     pg_ctl = [*as_owner, str(bindir / "pg_ctl"), "-D", str(data)]
     stopped = False
 
+    options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off"
+
     def stop() -> None:
         nonlocal stopped
         if not stopped:
             subprocess.run([*pg_ctl, "stop", "-m", "fast", "-w"], check=True, capture_output=True, timeout=60)
             stopped = True
+
+    def start() -> None:
+        nonlocal stopped
+        command = [*pg_ctl, "-o", options, "-l", str(home / "server.log"), "-w", "start"]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+        stopped = False
 
     try:
         subprocess.run(
@@ -63,14 +71,8 @@ def private_postgres() -> Iterator[tuple[str, Callable[[], None]]]:
             capture_output=True,
             timeout=120,
         )
-        options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run(
-            [*pg_ctl, "-o", options, "-l", str(home / "server.log"), "-w", "start"],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres", stop
+        start()
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres", stop, start
     finally:
         database.close()
         if (data / "postmaster.pid").exists():
@@ -79,7 +81,7 @@ def private_postgres() -> Iterator[tuple[str, Callable[[], None]]]:
 
 
 def test_with_the_database_stopped_a_signed_in_page_gets_the_portals_error_page(private_postgres, tmp_path, caplog):
-    url, stop_database = private_postgres
+    url, stop_database, start_database = private_postgres
     init_database(url)
     upgrade_database()
     app = test_app(url, tmp_path)
@@ -103,3 +105,11 @@ def test_with_the_database_stopped_a_signed_in_page_gets_the_portals_error_page(
     assert len(lines) == 1, caplog.text
     assert (lines[0].levelname, lines[0].name, lines[0].exc_info) == ("ERROR", "portal.errors", None)
     assert "OperationalError" in lines[0].getMessage()
+
+    # Started again, the next page works: the pool's connections died with the server, and each is checked
+    # (SELECT 1) before it is handed out, so a dead one is replaced rather than failing a request.
+    start_database()
+    assert client.get("/cases/").status_code == 200
+    stop_database()
+    start_database()  # a restart between two requests: the pooled connection is dead, nothing has noticed yet
+    assert client.get("/cases/").status_code == 200

@@ -76,7 +76,6 @@ class InboxFilterForm(PortalForm):
         description="For example, 30 11 2026",
     )
     sort = RadioField("Sort by", choices=SORTS, default="deadline", validate_choice=False)
-    submit = SubmitField("Apply filters")
 
     def validate_status(self, field) -> None:
         _one_of(field, "Select a status from the list")
@@ -106,7 +105,6 @@ class LearningFilterForm(PortalForm):
         csrf = False
 
     show = SelectMultipleField("Show only", choices=LEARNING_SHOW, validate_choice=False)
-    submit = SubmitField("Apply filters")
 
     def validate_show(self, field) -> None:
         _one_of(field, "Select what to show from the list")

@@ -3,9 +3,9 @@ the Business Manager sees every case; administrators manage users, not cases."""
 
 from __future__ import annotations
 
-from peewee import fn
+from peewee import JOIN, fn
 
-from portal.models import Escalation, JointRaiser, StageParty, StageRecord, User
+from portal.models import Agency, Escalation, JointRaiser, StageParty, StageRecord, User
 
 
 def _party_case_ids(user: User):
@@ -16,9 +16,9 @@ def _party_case_ids(user: User):
     )
 
 
-def visible_cases(user: User):
-    """The cases this user may open, as a query."""
-    query = Escalation.select()
+def visible_cases(user: User, query=None):
+    """The cases this user may open, as a query (`query`: one selecting more than the case, to narrow)."""
+    query = Escalation.select() if query is None else query
     if user.role == "business_manager":
         return query
     return query.where(
@@ -30,8 +30,16 @@ def visible_cases(user: User):
 
 
 def case_for(reference: str, user: User) -> Escalation | None:
-    """The case, if this user may see it; None (a 404, same as no such case) otherwise."""
-    return visible_cases(user).where(Escalation.reference == reference).first()
+    """The case, if this user may see it; None (a 404, same as no such case) otherwise. Its raiser and agencies
+    come in the same query: every page of the case names them."""
+    raiser_agency, counterpart_agency = Agency.alias(), Agency.alias()
+    query = (
+        Escalation.select(Escalation, User, raiser_agency, counterpart_agency)
+        .join_from(Escalation, User, on=Escalation.raiser)
+        .join_from(Escalation, raiser_agency, JOIN.LEFT_OUTER, on=Escalation.raiser_agency)
+        .join_from(Escalation, counterpart_agency, JOIN.LEFT_OUTER, on=Escalation.counterpart_agency)
+    )
+    return visible_cases(user, query).where(Escalation.reference == reference).first()
 
 
 def stage_party(case_id: int, stage_index: int, email: str) -> StageParty | None:

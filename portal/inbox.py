@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from peewee import JOIN, Value, fn
+from peewee import JOIN, SQL, Select, Value, fn
 
 from portal.db import database
 from portal.models import Agency, Document, Escalation, InboxMark, Learning, User, utcnow
 from portal.name_search import name_key, starts_with
 from portal.pagination import Order, Page, paginate
+from portal.prepared import Prepared, Slot
+from portal.viewers import VIEW_EVERY
 from portal.workdays import LONDON, london
 
 NEW_COUNT_CAP = 99  # the navigation says "99+" beyond: counting further would read every case on every page
@@ -27,6 +29,23 @@ SORTS = {
 DOCUMENT_ORDER = Order((("created_at", Document.created_at), ("id", Document.id)), descending=True)
 LEARNING_ORDER = Order((("at", Learning.at), ("id", Learning.id)), descending=True)
 LEARNING_SHOW = ("policy_gap", "debrief")
+# What a list row shows (and its keyset and procedure): reading all 49 columns of a case was a third of the page.
+LIST_COLUMNS = (
+    Escalation.id,
+    Escalation.reference,
+    Escalation.procedure_id,
+    Escalation.procedure_version,
+    Escalation.status,
+    Escalation.subject,
+    Escalation.child_name,
+    Escalation.imminent_risk,
+    Escalation.specific_circumstance,
+    Escalation.stage_index,
+    Escalation.due_at,
+    Escalation.created_at,
+    Escalation.last_activity_at,
+    Escalation.counterpart_agency_other,
+)
 EXCERPT = 300  # characters of learning points and policy gap a list row reads: up to 10,000 each are stored
 
 
@@ -43,11 +62,11 @@ class CaseFilters:
     sort: str = "deadline"
 
 
-def _is_new(model, kind: str, user: User, changed_at):
+def _is_new(model, kind: str, user_id, changed_at):
     """No mark of this user's opened since the item last changed. A correlated NOT EXISTS, read through the marks'
     unique index one row at a time: a join lets SQLite build a Bloom filter over every mark for each page."""
     seen = InboxMark.select(InboxMark.id).where(
-        (InboxMark.user == user.id)
+        (InboxMark.user == user_id)
         & (InboxMark.kind == kind)
         & (InboxMark.item_id == model.id)
         & (InboxMark.read_at >= changed_at)
@@ -85,7 +104,7 @@ def _search(term: str):
     """A reference (whole or its start), or the start of the child's first name, full name or surname."""
     term = term.strip()
     if term.upper().startswith("ESC-"):
-        return Escalation.reference.startswith(term.upper())
+        return starts_with(Escalation.reference, term.upper())  # a range of the unique index, not a LIKE scan
     key = name_key(term)
     if not key:
         return Escalation.id.is_null()  # nothing searchable typed: nothing matches
@@ -95,7 +114,7 @@ def _search(term: str):
 def case_query(filters: CaseFilters, user: User, now: dt.datetime):
     raiser_agency, counterpart_agency = Agency.alias("raiser_agency"), Agency.alias("counterpart_agency")
     query = Escalation.select(
-        Escalation,
+        *LIST_COLUMNS,
         raiser_agency.name.alias("raiser_agency_name"),
         counterpart_agency.name.alias("counterpart_listed_name"),
     )
@@ -117,7 +136,7 @@ def case_query(filters: CaseFilters, user: User, now: dt.datetime):
         conditions.append(Escalation.categories ** Value(f'%"{filters.category}"%', converter=False))
     show = set(filters.show)
     if "new" in show:
-        conditions.append(_is_new(Escalation, "case", user, Escalation.last_activity_at))
+        conditions.append(_is_new(Escalation, "case", user.id, Escalation.last_activity_at))
     if "overdue" in show:
         conditions.append((Escalation.status == "open") & (Escalation.due_at < now))
     if "due_this_week" in show:
@@ -193,20 +212,27 @@ def state(row, changed_at: dt.datetime) -> str:
     return "opened"
 
 
+def _new_counts_query():
+    """The three counts in one query, each over at most NEW_COUNT_CAP + 1 rows; its SQL is written once."""
+    user = Slot("user_id")
+    new = {
+        "cases": Escalation.select(SQL("1")).where(_is_new(Escalation, "case", user, Escalation.last_activity_at)),
+        "documents": Document.select(SQL("1")).where(
+            (Document.status == "rendered") & _is_new(Document, "document", user, Document.created_at)
+        ),
+        "learning": Learning.select(SQL("1")).where(_is_new(Learning, "learning", user, Learning.at)),
+    }
+    counts = [query.limit(NEW_COUNT_CAP + 1).select_from(fn.COUNT(SQL("1"))).alias(name) for name, query in new.items()]
+    return Select(columns=counts).dicts()
+
+
+_NEW_COUNTS = Prepared(_new_counts_query)
+
+
 def new_counts(user: User) -> dict[str, int]:
     """How many cases, documents and learning items are new to this Business Manager, each counted up to
-    NEW_COUNT_CAP + 1."""
-    cases = Escalation.select(Escalation.id).where(_is_new(Escalation, "case", user, Escalation.last_activity_at))
-    cases = cases.limit(NEW_COUNT_CAP + 1)
-    documents = Document.select(Document.id).where(
-        (Document.status == "rendered") & _is_new(Document, "document", user, Document.created_at)
-    )
-    learning = Learning.select(Learning.id).where(_is_new(Learning, "learning", user, Learning.at))
-    return {
-        "cases": cases.count(),
-        "documents": documents.limit(NEW_COUNT_CAP + 1).count(),
-        "learning": learning.limit(NEW_COUNT_CAP + 1).count(),
-    }
+    NEW_COUNT_CAP + 1 (on every one of their pages, for the navigation)."""
+    return _NEW_COUNTS.first(user_id=user.id)
 
 
 def _upsert(user: User, kind: str, item_ids: list[int], **values) -> None:
@@ -221,13 +247,34 @@ def mark_read(user: User, kind: str, item_id: int, now: dt.datetime | None = Non
         _upsert(user, kind, [item_id], read_at=now or utcnow())
 
 
-def mark_case_read(user: User, case_id: int, learning_ids: list[int], now: dt.datetime | None = None) -> None:
-    """Opening a case page: the case, and the learning the page shows in full, are read, in one transaction."""
+def mark_case_read(user: User, case: Escalation, lessons: list[Learning], now: dt.datetime | None = None) -> None:
+    """Opening a case page: the case, and the learning the page shows in full, are read. Only marks that change are
+    written: one that is new again, or last opened over VIEW_EVERY ago ("You last opened it" stays that close),
+    so reloading a busy case page does not commit on every GET."""
     now = now or utcnow()
-    with database.atomic():
-        _upsert(user, "case", [case_id], read_at=now)
-        if learning_ids:
-            _upsert(user, "learning", learning_ids, read_at=now)
+    changed = {("case", case.id): case.last_activity_at, **{("learning", lesson.id): lesson.at for lesson in lessons}}
+    opened = dict(
+        ((kind, item_id), read_at)
+        for kind, item_id, read_at in InboxMark.select(InboxMark.kind, InboxMark.item_id, InboxMark.read_at)
+        .where(
+            (InboxMark.user == user.id)
+            & (
+                ((InboxMark.kind == "case") & (InboxMark.item_id == case.id))
+                | ((InboxMark.kind == "learning") & InboxMark.item_id.in_([lesson.id for lesson in lessons] or [0]))
+            )
+        )
+        .tuples()
+    )
+    stale = [
+        key
+        for key, changed_at in changed.items()
+        if opened.get(key) is None or opened[key] < changed_at or opened[key] <= now - VIEW_EVERY
+    ]
+    if stale:
+        with database.atomic():
+            for kind in ("case", "learning"):
+                if ids := [item_id for item_kind, item_id in stale if item_kind == kind]:
+                    _upsert(user, kind, ids, read_at=now)
 
 
 def mark_reviewed(user: User, kind: str, item_id: int, note: str, now: dt.datetime | None = None) -> None:

@@ -22,6 +22,7 @@ from portal.deadline_changes import restart_from_sweep
 from portal.deadlines import in_working_hours, next_notice, next_stage_start
 from portal.mail import queue_email, wake_sender
 from portal.models import ActionLink, Escalation, Event, Heartbeat, Outbox, Reminder, StageParty, StageRecord
+from portal.prepared import Prepared, Slot
 from portal.procedure import ROLES, Procedure
 from portal.registry import ProcedureUnavailable, registry
 from portal.routing import Recipient, next_stage_people, resolve_parties
@@ -401,6 +402,9 @@ def _beat(now: dt.datetime, handled: int) -> None:
         ).execute()
 
 
+_LAST_SWEEP = Prepared(lambda: Heartbeat.select().where(Heartbeat.name == Slot("name")))  # on every watcher's page
+
+
 def last_sweep() -> Heartbeat | None:
     """When the reminder sweep last ran and what it sent (the admin page alerts when it is stale)."""
-    return Heartbeat.get_or_none(Heartbeat.name == HEARTBEAT)
+    return _LAST_SWEEP.first(name=HEARTBEAT)

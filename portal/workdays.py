@@ -283,8 +283,27 @@ class WorkingCalendar:
         return sum(self.is_working_day(start + dt.timedelta(days=n)) for n in range((end - start).days))
 
 
+# English names, whatever the server's locale (strftime's %A and %B follow it), and without its cost: a list page
+# formats a hundred times.
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
 def format_date(day: dt.date) -> str:
-    return f"{day:%A} {day.day} {day:%B %Y}"
+    return f"{DAY_NAMES[day.weekday()]} {day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
 
 
 def format_clock(clock: dt.time) -> str:
@@ -297,5 +316,4 @@ def format_london(moment: dt.datetime | None) -> str:
     if moment is None:
         return ""
     local = london(moment)
-    clock = f"{local.strftime('%I').lstrip('0')}:{local.strftime('%M')}{local.strftime('%p').lower()}"
-    return f"{local.strftime('%A')} {local.day} {local.strftime('%B %Y')}, {clock}"
+    return f"{format_date(local)}, {format_clock(local)}"

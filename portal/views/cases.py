@@ -122,7 +122,7 @@ def case(reference: str):
     record_view(case, Actor.of(current_user._get_current_object()))
     lessons = list(Learning.select().where(Learning.escalation == case).order_by(Learning.id))
     if current_user.role == "business_manager":
-        mark_case_read(current_user, case.id, [lesson.id for lesson in lessons])
+        mark_case_read(current_user, case, lessons)
     try:
         procedure, unavailable = registry.of_case(case), ""
     except ProcedureUnavailable as error:  # the record can still be read; nothing can be done on it

@@ -9,7 +9,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from portal.db import database
-from portal.models import Document, Event
+from portal.models import Document, Escalation, Event, InboxMark
 from portal.workflow import Actor, add_record, escalate
 from tests import factories
 from tests.query_counter import count_queries
@@ -65,8 +65,45 @@ def test_a_repeated_get_does_not_write(client, people, case, clock):
     client.get(f"/cases/{case.reference}")
     with count_queries() as log:
         client.get(f"/cases/{case.reference}")
-    writes = [s for s in log.statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
-    assert not writes, writes
+    assert not _writes(log), _writes(log)
+
+
+def _writes(log) -> list[str]:
+    return [s for s in log.statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+
+
+def _read_at(user, case) -> dt.datetime | None:
+    with database.connection_context():
+        mark = InboxMark.get_or_none((InboxMark.user == user.id) & (InboxMark.item_id == case.id))
+        return mark.read_at if mark else None
+
+
+def test_the_business_managers_repeated_get_writes_its_mark_only_when_it_changes(app, client, people, clock):
+    """Opening marks the case read; opening it again writes nothing until the case changes or 10 minutes pass,
+    so "You last opened it" is never more than 10 minutes out."""
+    with app.app_context():
+        case = factories.escalation(people["raiser"], people["theirs"], START - dt.timedelta(days=1))
+    manager = people["manager"]
+    sign_in(client, manager)
+    client.get(f"/cases/{case.reference}")
+    assert _read_at(manager, case) == START
+
+    clock.shift(dt.timedelta(minutes=9, seconds=59))
+    with count_queries() as log:
+        client.get(f"/cases/{case.reference}")
+    assert not [s for s in _writes(log) if "inbox_mark" in s or '"event"' in s], _writes(log)
+    assert _read_at(manager, case) == START
+
+    clock.shift(dt.timedelta(seconds=2))
+    client.get(f"/cases/{case.reference}")
+    assert _read_at(manager, case) == START + dt.timedelta(minutes=10, seconds=1)
+
+    clock.shift(dt.timedelta(minutes=1))
+    with database.connection_context():
+        fresh = Escalation.get_by_id(case.id)
+        add_record(factories.procedure(), fresh, Actor.of(people["raiser"]), "A record that makes the case new again")
+    client.get(f"/cases/{case.reference}")
+    assert _read_at(manager, case) == START + dt.timedelta(minutes=11, seconds=1)
 
 
 @pytest.mark.both_engines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -25,10 +26,12 @@ BY_NAME = "child_name=zzyzx++canaryson&child_dob=1&child_dob=3&child_dob=2019"
 
 @pytest.fixture
 def cases(app, people, case, clock):
-    """The child's case (the `case` fixture), a second case about them, and one about another child."""
+    """The child's case (the `case` fixture, raised at the real time), a second case about them raised after it,
+    and one about another child."""
+    later = max(case.created_at, START) + dt.timedelta(minutes=1)
     with app.app_context(), database.connection_context():
-        second = factories.escalation(people["raiser"], people["theirs"], START)
-        factories.escalation(people["raiser"], people["theirs"], START, child_name="Other Child")
+        second = factories.escalation(people["raiser"], people["theirs"], later)
+        factories.escalation(people["raiser"], people["theirs"], later, child_name="Other Child")
     return case, second
 
 

@@ -74,7 +74,7 @@ def stage_history(case: Escalation, procedure: Procedure | None, as_at: dt.datet
     """Every stage the case has reached (up to `as_at`, for a document showing the case as it stood then)."""
     records = StageRecord.select().where(StageRecord.escalation == case)
     events = (
-        Event.select(Event, User)  # each entry's actor in the same query
+        Event.select(Event, User.id, User.name)  # each entry's actor's name in the same query
         .join(User, JOIN.LEFT_OUTER, on=(Event.actor == User.id))
         .where((Event.escalation == case) & Event.kind.in_(WRITTEN))
     )

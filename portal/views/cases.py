@@ -161,9 +161,10 @@ def case(reference: str):
 
 
 def _timeline(case: Escalation) -> list[Event]:
-    """The case's acts, the latest first, each with its actor in the same query; views are summarised apart."""
+    """The case's acts, the latest first, each with its actor's name in the same query; views are summarised
+    apart."""
     return list(
-        Event.select(Event, User)
+        Event.select(Event, User.id, User.name)
         .join(User, JOIN.LEFT_OUTER, on=(Event.actor == User.id))
         .where((Event.escalation == case) & (Event.kind != "viewed"))
         .order_by(Event.id.desc())

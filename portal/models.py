@@ -216,6 +216,7 @@ class Escalation(BaseModel):
             (("due_at", "id"), False),
             (("child_name_key",), False),
             (("child_surname_key",), False),
+            (("closed_at",), False),  # the report: cases ended in a period
         )
 
 
@@ -232,7 +233,7 @@ class StageRecord(BaseModel):
     statement = TextField(default="")
 
     class Meta:
-        indexes = ((("escalation", "stage_index"), True),)
+        indexes = ((("escalation", "stage_index"), True), (("due_at",), False))  # the latter: the report's overdue
 
 
 class JointRaiser(BaseModel):
@@ -273,6 +274,9 @@ class Event(BaseModel):
     actor_email = CharField(max_length=254, default="")  # a link recipient without an account
     text = TextField(default="")
     data = JSONField(default=dict)
+
+    class Meta:
+        indexes = ((("kind", "at"), False),)  # the report: one kind of event (a contested resolution) in a period
 
     def save(self, *args, **kwargs):
         if self._pk is not None and not kwargs.get("force_insert"):
@@ -346,7 +350,8 @@ class Document(BaseModel):
     rendered_at = UTCDateTimeField(null=True)
 
     class Meta:
-        indexes = ((("created_at", "id"), False),)  # the inbox's documents list, newest first
+        # the inbox's documents list, newest first; the status page's failed records
+        indexes = ((("created_at", "id"), False), (("status",), False))
 
 
 class InboxMark(BaseModel):
@@ -398,7 +403,7 @@ class DeadlineChange(BaseModel):
     ended_at = UTCDateTimeField(null=True)  # pause: when it did restart (at `until`, or earlier)
 
     class Meta:
-        indexes = ((("escalation", "stage_index"), False),)
+        indexes = ((("escalation", "stage_index"), False), (("made_at",), False))  # the latter: the report
 
 
 class UserSession(BaseModel):

@@ -37,13 +37,17 @@ def sweep_is_late(now: dt.datetime | None = None) -> bool:
     return sweep is None or sweep.beat_at < (now or utcnow()) - SWEEP_LATE_AFTER
 
 
+UNSENT = tuple(status for status in Outbox.STATUSES if status != "sent")
+
+
 def service_status(now: dt.datetime | None = None) -> ServiceStatus:
     """Everything on the status page, in four queries whatever the size of the outbox or the documents."""
     now = now or utcnow()
     sweep = last_sweep()
     undelivered, oldest = (
         Outbox.select(fn.COUNT(Outbox.id), fn.MIN(Outbox.created_at))
-        .where((Outbox.status != "sent") & (Outbox.created_at <= now - ALERT_AFTER))
+        # IN, not != "sent": the (status, next_attempt_at) index then skips the sent mail, nearly all of the outbox
+        .where(Outbox.status.in_(UNSENT) & (Outbox.created_at <= now - ALERT_AFTER))
         .tuples()
         .get()
     )

@@ -16,6 +16,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from portal.procedure import Duration
 from portal.workdays import WorkingCalendar, format_london, to_utc
@@ -585,3 +587,39 @@ def test_to_utc_converts_aware_datetimes():
 )
 def test_format_london(moment, shown):
     assert format_london(moment) == shown
+
+
+def _days_between_by_walking(calendar: WorkingCalendar, start: dt.datetime, end: dt.datetime) -> int:
+    """The report's measure as the words say it: from the start's working day, each working day up to the end's
+    London date."""
+    day, last, count = calendar.start_working_day(start), end.astimezone(LONDON).date(), 0
+    while day < last:
+        day = calendar.next_working_day(day)
+        count += day <= last
+    return count
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    start=st.datetimes(dt.datetime(2025, 1, 1), dt.datetime(2028, 12, 31), timezones=st.just(dt.UTC)),
+    length=st.timedeltas(dt.timedelta(0), dt.timedelta(days=800)),
+    before=st.booleans(),
+)
+def test_working_days_between_counts_as_walking_the_days_does(start, length, before):
+    """Counted from running totals of each year (across years, clock changes, bank holidays, closed days), the
+    figure is the one walking day by day gives; an end before the start counts 0."""
+    calendar = WorkingCalendar(closed_days={dt.date(2026, 12, 24): "Christmas Eve", dt.date(2027, 8, 2): ""})
+    end = start - length if before else start + length
+    assert calendar.working_days_between(start, end) == _days_between_by_walking(calendar, start, end)
+
+
+def test_working_days_between_on_known_dates():
+    """Friday 18 December 2026, 10:00 to Monday 4 January 2027 counts the 21st, 22nd, 23rd, 29th, 30th, 31st and
+    4 January: not the 24th (closed here), Christmas Day, the 28th (Boxing Day's substitute), New Year's Day or
+    the weekends."""
+    calendar = WorkingCalendar(closed_days={dt.date(2026, 12, 24): "Christmas Eve"})
+    start = to_utc(dt.datetime(2026, 12, 18, 10, 0, tzinfo=LONDON))
+    end = to_utc(dt.datetime(2027, 1, 4, 12, 0, tzinfo=LONDON))
+    assert calendar.working_days_between(start, end) == 7
+    after_close = to_utc(dt.datetime(2026, 12, 18, 17, 0, tzinfo=LONDON))  # counted from Monday 21st
+    assert calendar.working_days_between(after_close, end) == 6

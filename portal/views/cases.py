@@ -29,6 +29,7 @@ from portal.inbox import mark_case_read, mark_read
 from portal.mail import told
 from portal.models import Agency, Document, Escalation, Event, JointRaiser, Learning, ProcedureVersion, User, utcnow
 from portal.pagination import InvalidCursor, Order, paginate
+from portal.prepared import Prepared, Slot
 from portal.registry import ProcedureUnavailable, registry
 from portal.routing import named_recipient, next_stage_people
 from portal.viewers import viewers
@@ -120,7 +121,7 @@ def _load(reference: str) -> Escalation:
 def case(reference: str):
     case = _load(reference)
     record_view(case, Actor.of(current_user._get_current_object()))
-    lessons = list(Learning.select().where(Learning.escalation == case).order_by(Learning.id))
+    lessons = list(_LESSONS.run(case_id=case.id))
     if current_user.role == "business_manager":
         mark_case_read(current_user, case, lessons)
     try:
@@ -132,25 +133,13 @@ def case(reference: str):
         case=case,
         procedure=procedure,
         stages=stage_history(case, procedure),
-        events=_timeline(case),
+        events=list(_TIMELINE.run(case_id=case.id)),
         viewers=viewers(case),
-        documents=list(  # without the PDFs themselves: only their sizes
-            Document.select(
-                Document.id,
-                Document.kind,
-                Document.stage_index,
-                Document.status,
-                fn.LENGTH(Document.content).coerce(False).alias("size"),
-            )
-            .where(Document.escalation == case)
-            .order_by(Document.id)
-        ),
+        documents=list(_DOCUMENTS.run(case_id=case.id)),
         actions=allowed_actions(case, procedure, Actor.of(current_user._get_current_object())) if procedure else set(),
         tag=_deadline_tag(case, utcnow()),
         unavailable=unavailable,
-        joint_raisers=list(
-            JointRaiser.select(JointRaiser, Agency).join(Agency, JOIN.LEFT_OUTER).where(JointRaiser.escalation == case)
-        ),
+        joint_raisers=list(_JOINT_RAISERS.run(case_id=case.id)),
         version=_version_note(case),
         lessons=lessons,
         told_imminent=told(case, "imminent_risk") if case.imminent_risk else [],
@@ -160,20 +149,37 @@ def case(reference: str):
     )
 
 
-def _timeline(case: Escalation) -> list[Event]:
-    """The case's acts, the latest first, each with its actor's name in the same query; views are summarised
-    apart."""
-    return list(
-        Event.select(Event, User.id, User.name)
-        .join(User, JOIN.LEFT_OUTER, on=(Event.actor == User.id))
-        .where((Event.escalation == case) & (Event.kind != "viewed"))
-        .order_by(Event.id.desc())
+# The case page's own queries, of a fixed shape: their SQL is written once (portal/prepared.py)
+_LESSONS = Prepared(lambda: Learning.select().where(Learning.escalation == Slot("case_id")).order_by(Learning.id))
+_DOCUMENTS = Prepared(  # without the PDFs themselves: only their sizes
+    lambda: Document.select(
+        Document.id,
+        Document.kind,
+        Document.stage_index,
+        Document.status,
+        fn.LENGTH(Document.content).coerce(False).alias("size"),
     )
+    .where(Document.escalation == Slot("case_id"))
+    .order_by(Document.id)
+)
+_JOINT_RAISERS = Prepared(
+    lambda: JointRaiser.select(JointRaiser, Agency)
+    .join(Agency, JOIN.LEFT_OUTER)
+    .where(JointRaiser.escalation == Slot("case_id"))
+)
+# The case's acts, the latest first, each with its actor's name in the same query; views are summarised apart
+_TIMELINE = Prepared(
+    lambda: Event.select(Event, User.id, User.name)
+    .join(User, JOIN.LEFT_OUTER, on=(Event.actor == User.id))
+    .where((Event.escalation == Slot("case_id")) & (Event.kind != "viewed"))
+    .order_by(Event.id.desc())
+)
+_VERSION = Prepared(lambda: ProcedureVersion.select().where(ProcedureVersion.id == Slot("version_id")))
 
 
 def _version_note(case: Escalation) -> str:
     """Which version of the procedure applies, and whether newer cases follow another."""
-    version = ProcedureVersion.get_or_none(ProcedureVersion.id == case.procedure_version_id)
+    version = _VERSION.first(version_id=case.procedure_version_id) if case.procedure_version_id else None
     if version is None:
         return f"{case.procedure_id}, as loaded by the portal (raised before versions were kept)"
     note = f"{version.name}, version {version.digest[:12]}, in use from {london(version.first_used_at):%-d %B %Y}"

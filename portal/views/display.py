@@ -65,6 +65,8 @@ def break_addresses(text: str) -> Markup:
     """Text whose email and web addresses may wrap after an @, dot or slash: cells and values break whole
     words, never "Close d", so a long address needs places of its own to break."""
     text = str(text or "")
+    if "@" not in text and "://" not in text:  # most lines have no address: no need to search them
+        return escape(text)
     out, last = [], 0
     for match in _ADDRESS.finditer(text):
         out.append(escape(text[last : match.start()]))

@@ -27,6 +27,7 @@ from portal.learning import Lessons, record_lessons
 from portal.mail import queue_email, wake_sender
 from portal.models import (
     Counter,
+    DeadlineChange,
     Document,
     Escalation,
     Event,
@@ -303,6 +304,16 @@ def _end_stage(escalation: Escalation, ending: str, statement: str, now: dt.date
         & Reminder.cancelled_at.is_null()
         & (Reminder.kind != "copy")
     ).execute()
+    # A pause still running ends with its stage: the clock it stopped is gone, and the report must not count paused
+    # days after the stage ended (its restart reminder is cancelled above)
+    for running in DeadlineChange.select().where(
+        (DeadlineChange.escalation == escalation)
+        & (DeadlineChange.stage_index == escalation.stage_index)
+        & (DeadlineChange.kind == "pause")
+        & DeadlineChange.ended_at.is_null()
+    ):
+        running.ended_at = min(now, running.until)
+        running.save()
 
 
 def _documents(

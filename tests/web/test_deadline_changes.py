@@ -242,3 +242,19 @@ def test_the_business_manager_restarts_a_pause_early_and_only_they_may_pause(smt
             sign_in(other, stranger)
         with smtp_app.app_context():
             assert other.get(f"/cases/{case.reference}/deadline/earlier").status_code == 404
+
+
+def test_a_pause_running_when_its_stage_ends_ends_with_it(smtp_app, world):
+    """Paused on Fri 28 Aug until Thu 3 Sep, the stage resolved on Tue 1 Sep at 11:00Z: the pause ends then, so
+    the report counts one paused working day (Fri 28; Mon 31 is the bank holiday), not the four to Thu 3 Sep."""
+    case, raiser, manager = world
+    procedure = registry.of_case(case)
+    with time_machine.travel(utc(2026, 8, 28, 10), tick=False):
+        pause(procedure, case, Actor.of(manager), dt.date(2026, 9, 3), "A key person is on leave.")
+    resolved_at = utc(2026, 9, 1, 11)
+    with time_machine.travel(resolved_at, tick=False):
+        resolve(procedure, Escalation.get_by_id(case.id), Actor.of(raiser), "Agreed a plan at the strategy meeting.")
+    row = DeadlineChange.get((DeadlineChange.escalation == case.id) & (DeadlineChange.kind == "pause"))
+    assert row.ended_at == resolved_at
+    assert paused_working_days_of(procedure, Escalation.get_by_id(case.id)) == 1
+    assert ("restart", utc(2026, 9, 3, 8)) not in pending(case)

@@ -195,25 +195,18 @@ def figures(procedure: Procedure, period: Period, now: dt.datetime, procedure_id
         None, [((Escalation.specific_circumstance.is_null(False)) & (Escalation.specific_circumstance != ""), 1)], 0
     )
     plan = Case(None, [((Escalation.child_on_plan == True) | (Escalation.child_looked_after == True), 1)], 0)  # noqa: E712
+    groups = (
+        Escalation.categories,
+        Escalation.imminent_risk,
+        circumstance,
+        plan,
+        Escalation.raiser_agency,
+        Escalation.counterpart_agency,
+    )
     raised = (
-        Escalation.select(
-            Escalation.categories,
-            Escalation.imminent_risk,
-            circumstance,
-            plan,
-            Escalation.raiser_agency,
-            Escalation.counterpart_agency,
-            fn.COUNT(Escalation.id),
-        )
+        Escalation.select(*groups, fn.COUNT(Escalation.id))
         .where(cases & _in(Escalation.created_at, period))
-        .group_by(
-            Escalation.categories,
-            Escalation.imminent_risk,
-            circumstance,
-            plan,
-            Escalation.raiser_agency,
-            Escalation.counterpart_agency,
-        )
+        .group_by(*groups)
         .tuples()
     )
     names = dict(Agency.select(Agency.id, Agency.name).tuples())

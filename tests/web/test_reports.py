@@ -74,6 +74,7 @@ def seeded(app, people):
     return proc
 
 
+@pytest.mark.both_engines
 def test_the_seeded_quarter_gives_the_exact_figures(app, seeded):
     with app.app_context(), database.connection_context():
         report = build_report(seeded, parse_period("2026-Q4"), NOW)

@@ -13,6 +13,7 @@ from portal import inbox
 from portal.auth import role_required
 from portal.models import Agency, Document, Escalation, InboxMark, Learning, utcnow
 from portal.pagination import InvalidCursor, Page
+from portal.prepared import Prepared
 from portal.registry import registry
 from portal.views.display import document_name, stage_name
 from portal.views.errors import keeps_answers
@@ -21,14 +22,13 @@ bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 business_manager_only = role_required("business_manager")
 NOT_FILTERS = ("cursor", "submit")  # in the query string, but not a filter to show as a tag
 DATE_PARTS = ("raised_from", "raised_to")
+_AGENCIES = Prepared(lambda: Agency.select(Agency.id, Agency.name).order_by(Agency.name).tuples())  # every page
 
 
 def _filter_form() -> InboxFilterForm:
     form = InboxFilterForm(formdata=request.args if request.args else None)
     form.stage.choices = [("", "Any stage")] + [(str(stage.index), stage.name) for stage in registry.current().stages]
-    form.agency.choices = [("", "Any agency")] + [
-        (str(a.id), a.name) for a in Agency.select(Agency.id, Agency.name).order_by(Agency.name)
-    ]
+    form.agency.choices = [("", "Any agency")] + [(str(id_), name) for id_, name in _AGENCIES.run()]
     return form
 
 

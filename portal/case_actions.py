@@ -26,6 +26,7 @@ from portal.models import (
     User,
     utcnow,
 )
+from portal.prepared import Prepared, Slot
 from portal.procedure import Procedure, Stage
 from portal.workdays import format_london
 
@@ -74,6 +75,30 @@ def escalated_by(procedure: Procedure, stage: Stage, case: Escalation | None = N
     return who
 
 
+# What _Standing reads, on every page of a case: SQL written once (portal/prepared.py)
+_JOINT_RAISER = Prepared(
+    lambda: JointRaiser.select(JointRaiser.id).where(
+        (JointRaiser.escalation == Slot("case_id")) & (JointRaiser.email == Slot("email"))
+    )
+)
+_PARTIES_NAMED = Prepared(
+    lambda: (
+        StageParty.select(StageParty.party, StageRecord.stage_index)
+        .join(StageRecord)
+        .where((StageRecord.escalation == Slot("case_id")) & (fn.LOWER(StageParty.email) == Slot("email")))
+        .tuples()
+    )
+)
+_CONTACT_ROLES = Prepared(
+    lambda: (
+        Contact.select(Contact.role, Contact.agency, Agency.kind)
+        .join(Agency)
+        .where(Contact.active & Agency.active & (fn.LOWER(Contact.email) == Slot("email")))
+        .tuples()
+    )
+)
+
+
 class _Standing:
     """What one person is on one case, read once per question set (a fixed number of queries)."""
 
@@ -82,17 +107,10 @@ class _Standing:
         self.email = (actor.email or "").strip().lower()
         self.raiser = actor.user is not None and (
             actor.user.id == case.raiser_id  # or raising it jointly, with the same rights
-            or JointRaiser.select()
-            .where((JointRaiser.escalation == case.id) & (JointRaiser.email == actor.user.email.lower()))
-            .exists()
+            or _JOINT_RAISER.first(case_id=case.id, email=actor.user.email.lower()) is not None
         )
         self.business_manager = actor.user is not None and actor.user.role == "business_manager"
-        parties = (
-            StageParty.select(StageParty.party, StageRecord.stage_index)
-            .join(StageRecord)
-            .where((StageRecord.escalation == case.id) & (fn.LOWER(StageParty.email) == self.email))
-            .tuples()
-        )
+        parties = _PARTIES_NAMED.run(case_id=case.id, email=self.email)
         self.named_at: dict[int, set[str]] = {}
         for party, stage_index in parties:
             self.named_at.setdefault(stage_index, set()).add(party)
@@ -104,13 +122,7 @@ class _Standing:
             return set()
         sides = {case_agency: side for side, case_agency in self._agencies().items() if case_agency}
         roles = set()
-        contacts = (
-            Contact.select(Contact.role, Contact.agency, Agency.kind)
-            .join(Agency)
-            .where(Contact.active & Agency.active & (fn.LOWER(Contact.email) == self.email))
-            .tuples()
-        )
-        for role, agency_id, kind in contacts:
+        for role, agency_id, kind in _CONTACT_ROLES.run(email=self.email):
             if agency_id in sides:
                 roles.add(f"{sides[agency_id]}.{role}")
             if kind == "partnership":

@@ -18,6 +18,7 @@ from portal.db import database
 from portal.deadlines import Change, StageSchedule, opening, paused_working_days, schedule_stage
 from portal.mail import queue_email, wake_sender
 from portal.models import DeadlineChange, Escalation, Reminder, StageParty, StageRecord
+from portal.prepared import Prepared, Slot
 from portal.procedure import Procedure
 from portal.routing import Recipient, business_managers, resolve_parties
 from portal.workdays import format_london, london, to_utc
@@ -48,12 +49,31 @@ def as_change(row: DeadlineChange) -> Change:
     )
 
 
-def changes_of(case: Escalation, stage_index: int) -> list[DeadlineChange]:
-    return list(
+# Read on every case page: SQL written once (portal/prepared.py)
+_CHANGES = Prepared(
+    lambda: (
         DeadlineChange.select()
-        .where((DeadlineChange.escalation == case) & (DeadlineChange.stage_index == stage_index))
+        .where((DeadlineChange.escalation == Slot("case_id")) & (DeadlineChange.stage_index == Slot("stage_index")))
         .order_by(DeadlineChange.id)
     )
+)
+_STAGE = Prepared(
+    lambda: StageRecord.select().where(
+        (StageRecord.escalation == Slot("case_id")) & (StageRecord.stage_index == Slot("stage_index"))
+    )
+)
+_RUNNING_PAUSE = Prepared(
+    lambda: DeadlineChange.select().where(
+        (DeadlineChange.escalation == Slot("case_id"))
+        & (DeadlineChange.stage_index == Slot("stage_index"))
+        & (DeadlineChange.kind == "pause")
+        & DeadlineChange.ended_at.is_null()
+    )
+)
+
+
+def changes_of(case: Escalation, stage_index: int) -> list[DeadlineChange]:
+    return list(_CHANGES.run(case_id=case.id, stage_index=stage_index))
 
 
 def stage_schedule(procedure: Procedure, case: Escalation, record: StageRecord) -> StageSchedule:
@@ -72,19 +92,14 @@ def stage_schedule(procedure: Procedure, case: Escalation, record: StageRecord) 
 
 def current_schedule(procedure: Procedure, case: Escalation) -> StageSchedule | None:
     """The open stage's schedule with its working, for the case page and these forms."""
-    record = StageRecord.get_or_none((StageRecord.escalation == case) & (StageRecord.stage_index == case.stage_index))
+    record = _STAGE.first(case_id=case.id, stage_index=case.stage_index)
     if record is None or case.status != "open":
         return None
     return stage_schedule(procedure, case, record)
 
 
 def running_pause(case: Escalation) -> DeadlineChange | None:
-    return DeadlineChange.get_or_none(
-        (DeadlineChange.escalation == case)
-        & (DeadlineChange.stage_index == case.stage_index)
-        & (DeadlineChange.kind == "pause")
-        & DeadlineChange.ended_at.is_null()
-    )
+    return _RUNNING_PAUSE.first(case_id=case.id, stage_index=case.stage_index)
 
 
 def paused_working_days_of(procedure: Procedure, case: Escalation) -> int:

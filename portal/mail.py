@@ -32,6 +32,7 @@ from peewee import fn
 from portal import links as action_links
 from portal.db import database, is_postgres
 from portal.models import ActionLink, Document, Escalation, Event, Learning, Outbox, StageRecord, utcnow
+from portal.prepared import Prepared, Slot
 from portal.procedure import DOCUMENTS, SPECIFIC_CIRCUMSTANCES, Procedure, Stage
 from portal.registry import ProcedureUnavailable, registry
 from portal.routing import Recipient
@@ -650,12 +651,17 @@ def message_for_reading(row: Outbox, app: Flask) -> EmailMessage:
     return message
 
 
-def told(escalation: Escalation, purpose: str) -> list[str]:
-    """Who was sent this kind of email about the case, as "Name (email)": what a page may say was told."""
-    rows = (
+_TOLD = Prepared(  # on the case page of every case with imminent risk or a specific circumstance
+    lambda: (
         Outbox.select(Outbox.recipient_name, Outbox.recipient_email)
-        .where((Outbox.escalation == escalation) & (Outbox.purpose == purpose))
+        .where((Outbox.escalation == Slot("case_id")) & (Outbox.purpose == Slot("purpose")))
         .order_by(Outbox.id)
         .tuples()
     )
+)
+
+
+def told(escalation: Escalation, purpose: str) -> list[str]:
+    """Who was sent this kind of email about the case, as "Name (email)": what a page may say was told."""
+    rows = _TOLD.run(case_id=escalation.id, purpose=purpose)
     return list(dict.fromkeys(f"{name} ({email})" if name else email for name, email in rows))

@@ -152,27 +152,33 @@ def case(reference: str):
 # The case page's own queries, of a fixed shape: their SQL is written once (portal/prepared.py)
 _LESSONS = Prepared(lambda: Learning.select().where(Learning.escalation == Slot("case_id")).order_by(Learning.id))
 _DOCUMENTS = Prepared(  # without the PDFs themselves: only their sizes
-    lambda: Document.select(
-        Document.id,
-        Document.kind,
-        Document.stage_index,
-        Document.status,
-        fn.LENGTH(Document.content).coerce(False).alias("size"),
+    lambda: (
+        Document.select(
+            Document.id,
+            Document.kind,
+            Document.stage_index,
+            Document.status,
+            fn.LENGTH(Document.content).coerce(False).alias("size"),
+        )
+        .where(Document.escalation == Slot("case_id"))
+        .order_by(Document.id)
     )
-    .where(Document.escalation == Slot("case_id"))
-    .order_by(Document.id)
 )
 _JOINT_RAISERS = Prepared(
-    lambda: JointRaiser.select(JointRaiser, Agency)
-    .join(Agency, JOIN.LEFT_OUTER)
-    .where(JointRaiser.escalation == Slot("case_id"))
+    lambda: (
+        JointRaiser.select(JointRaiser, Agency)
+        .join(Agency, JOIN.LEFT_OUTER)
+        .where(JointRaiser.escalation == Slot("case_id"))
+    )
 )
 # The case's acts, the latest first, each with its actor's name in the same query; views are summarised apart
 _TIMELINE = Prepared(
-    lambda: Event.select(Event, User.id, User.name)
-    .join(User, JOIN.LEFT_OUTER, on=(Event.actor == User.id))
-    .where((Event.escalation == Slot("case_id")) & (Event.kind != "viewed"))
-    .order_by(Event.id.desc())
+    lambda: (
+        Event.select(Event, User.id, User.name)
+        .join(User, JOIN.LEFT_OUTER, on=(Event.actor == User.id))
+        .where((Event.escalation == Slot("case_id")) & (Event.kind != "viewed"))
+        .order_by(Event.id.desc())
+    )
 )
 _VERSION = Prepared(lambda: ProcedureVersion.select().where(ProcedureVersion.id == Slot("version_id")))
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from peewee import JOIN
 
 from portal.models import Escalation, Event, StageParty, StageRecord, User
+from portal.prepared import Prepared, Slot
 from portal.procedure import Procedure
 from portal.stage_records import labelled
 from portal.views.display import stage_name
@@ -70,28 +71,52 @@ def _entry(event: Event) -> Entry:
     return Entry(event, title, answers)
 
 
-def stage_history(case: Escalation, procedure: Procedure | None, as_at: dt.datetime | None = None) -> list[StageStory]:
-    """Every stage the case has reached (up to `as_at`, for a document showing the case as it stood then)."""
-    records = StageRecord.select().where(StageRecord.escalation == case)
-    events = (
+# Written once (portal/prepared.py); a history "as at" the end of time is the whole of it
+_FOREVER = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+_RECORDS = Prepared(
+    lambda: (
+        StageRecord.select()
+        .where(
+            (StageRecord.escalation == Slot("case_id"))
+            & (StageRecord.started_at <= Slot("as_at", StageRecord.started_at))
+        )
+        .order_by(StageRecord.stage_index)
+    )
+)
+_PARTIES = Prepared(
+    lambda: (
+        StageParty.select(StageParty)
+        .join(StageRecord)
+        .where(
+            (StageRecord.escalation == Slot("case_id"))
+            & (StageRecord.started_at <= Slot("as_at", StageRecord.started_at))
+        )
+        .order_by(StageParty.id)
+    )
+)
+_ENTRIES = Prepared(
+    lambda: (
         Event.select(Event, User.id, User.name)  # each entry's actor's name in the same query
         .join(User, JOIN.LEFT_OUTER, on=(Event.actor == User.id))
-        .where((Event.escalation == case) & Event.kind.in_(WRITTEN))
+        .where((Event.escalation == Slot("case_id")) & Event.kind.in_(WRITTEN) & (Event.at <= Slot("as_at", Event.at)))
+        .order_by(Event.at, Event.id)
     )
-    if as_at is not None:
-        records = records.where(StageRecord.started_at <= as_at)
-        events = events.where(Event.at <= as_at)
+)
+
+
+def stage_history(case: Escalation, procedure: Procedure | None, as_at: dt.datetime | None = None) -> list[StageStory]:
+    """Every stage the case has reached (up to `as_at`, for a document showing the case as it stood then)."""
+    values = {"case_id": case.id, "as_at": as_at or _FOREVER}
     stories = {
         r.stage_index: StageStory(r.stage_index, stage_name(procedure, r.stage_index), r)
-        for r in records.order_by(StageRecord.stage_index)
+        for r in _RECORDS.run(**values)
     }
     if not stories:
         return []
-    parties = StageParty.select().where(StageParty.stage.in_([s.record.id for s in stories.values()]))
     by_record = {s.record.id: s for s in stories.values()}
-    for party in parties.order_by(StageParty.id):
+    for party in _PARTIES.run(**values):
         by_record[party.stage_id].parties.append(party)
-    for event in events.order_by(Event.at, Event.id):
+    for event in _ENTRIES.run(**values):
         story = stories.get(_ended_stage(event))
         if story is not None:
             story.entries.append(_entry(event))

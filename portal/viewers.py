@@ -11,6 +11,7 @@ from peewee import JOIN, Case, fn
 
 from portal.case_actions import Actor
 from portal.models import Escalation, Event, User
+from portal.prepared import Prepared, Slot
 
 VIEW_EVERY = dt.timedelta(minutes=10)
 # A view's data is JSON with sorted keys; a document opened carries `"document": kind` (a quote inside any other
@@ -18,24 +19,23 @@ VIEW_EVERY = dt.timedelta(minutes=10)
 OPENED_A_DOCUMENT = fn.LOWER(Event.data).contains('"document":')  # LOWER: a function, so the text is not JSON-encoded
 
 
-def _same_person(actor: Actor):
-    if actor.user is not None:
-        return Event.actor == actor.user.id
-    return Event.actor.is_null() & (Event.actor_email == actor.email)
+def _seen_since(person):
+    return Event.select(Event.id).where(
+        (Event.escalation == Slot("case_id")) & (Event.kind == "viewed") & person & (Event.at > Slot("since", Event.at))
+    )
+
+
+# On every page of a case: SQL written once (portal/prepared.py), for a user and for a link recipient
+_SEEN_BY_USER = Prepared(lambda: _seen_since(Event.actor == Slot("user_id")).limit(1))
+_SEEN_BY_ADDRESS = Prepared(lambda: _seen_since(Event.actor.is_null() & (Event.actor_email == Slot("email"))).limit(1))
 
 
 def seen_lately(escalation: Escalation, actor: Actor, now: dt.datetime) -> bool:
     """Whether this person's opening of the case (page or document) is already on record within VIEW_EVERY."""
-    return (
-        Event.select(Event.id)
-        .where(
-            (Event.escalation == escalation)
-            & (Event.kind == "viewed")
-            & _same_person(actor)
-            & (Event.at > now - VIEW_EVERY)
-        )
-        .exists()
-    )
+    since = now - VIEW_EVERY
+    if actor.user is not None:
+        return _SEEN_BY_USER.first(case_id=escalation.id, user_id=actor.user.id, since=since) is not None
+    return _SEEN_BY_ADDRESS.first(case_id=escalation.id, email=actor.email, since=since) is not None
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,9 @@ class Viewer:
     via_link: bool  # a link recipient without an account (the page was opened from an email)
 
 
-def viewers(escalation: Escalation) -> list[Viewer]:
-    """One line per person who opened the case, the latest first: one query, whatever the number of views."""
+def _viewers_query():
     first, last = fn.MIN(Event.at).alias("first_seen"), fn.MAX(Event.at).alias("last_seen")
-    rows = (
+    return (
         Event.select(
             User.name,
             Event.actor_email,
@@ -63,11 +62,19 @@ def viewers(escalation: Escalation) -> list[Viewer]:
             fn.MAX(Event.data).coerce(False).alias("data"),
         )
         .join(User, JOIN.LEFT_OUTER, on=(Event.actor == User.id))
-        .where((Event.escalation == escalation) & (Event.kind == "viewed"))
+        .where((Event.escalation == Slot("case_id")) & (Event.kind == "viewed"))
         .group_by(Event.actor, User.name, Event.actor_email)
         .order_by(fn.MAX(Event.at).desc())
         .dicts()
     )
+
+
+_VIEWERS = Prepared(_viewers_query)
+
+
+def viewers(escalation: Escalation) -> list[Viewer]:
+    """One line per person who opened the case, the latest first: one query, whatever the number of views."""
+    rows = _VIEWERS.run(case_id=escalation.id)
     found = []
     for row in rows:
         if row["name"]:

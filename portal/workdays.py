@@ -197,9 +197,9 @@ class WorkingCalendar:
         return dt.datetime.combine(day, self.close_time, tzinfo=LONDON).astimezone(UTC)
 
     def _start_day(self, work: _Working) -> dt.date:
-        """The start's working day: its own day if a working day and before close of business, else the next."""
+        """The start's working day (`start_working_day`), with the steps and notes that explain it."""
         day = london(work.start).date()
-        if self.is_working_day(day) and work.start < self.close_of_business(day):
+        if self.start_working_day(work.start) == day:
             work.notes.append(f"Counting from {format_date(day)}: the start is on a working day before close")
             return day
         why = self.why_not_working(day) or "at or after close of business"
@@ -211,7 +211,8 @@ class WorkingCalendar:
 
     def start_working_day(self, start: dt.datetime) -> dt.date:
         """The start's own day if it is a working day and the start is before close of business, else the next."""
-        return self._start_day(_Working(self, start, ""))
+        day = london(start).date()
+        return day if self.is_working_day(day) and start < self.close_of_business(day) else self.next_working_day(day)
 
     def explain_working_days(self, start: dt.datetime, count: int, rule: str = "") -> Worked:
         """Close of business on the `count`th working day after the start's working day, and why."""
@@ -230,10 +231,7 @@ class WorkingCalendar:
 
         The working days after the start's working day up to the end's date, counted from each year's running
         totals: the report asks this of every case it covers."""
-        day = london(start).date()
-        if not (self.is_working_day(day) and start < self.close_of_business(day)):
-            day = self.next_working_day(day)
-        last = london(end).date()
+        day, last = self.start_working_day(start), london(end).date()
         if last <= day:
             return 0
         return self._working_days_to(last) - self._working_days_to(day) + self._working_days_in_years(day, last)

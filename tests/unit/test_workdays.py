@@ -590,12 +590,21 @@ def test_format_london(moment, shown):
 
 
 def _days_between_by_walking(calendar: WorkingCalendar, start: dt.datetime, end: dt.datetime) -> int:
-    """The report's measure as the words say it: from the start's working day, each working day up to the end's
-    London date."""
-    day, last, count = calendar.start_working_day(start), end.astimezone(LONDON).date(), 0
+    """The report's measure as the words say it, day by day with the calendar's reasons (not its fast paths): from
+    the start's working day (its own if a working day and before close, else the next), each working day up to the
+    end's London date."""
+
+    def working(day: dt.date) -> bool:
+        return calendar.why_not_working(day) is None
+
+    day, last, count = start.astimezone(LONDON).date(), end.astimezone(LONDON).date(), 0
+    if not (working(day) and start < calendar.close_of_business(day)):
+        day += dt.timedelta(days=1)
+        while not working(day):
+            day += dt.timedelta(days=1)
     while day < last:
-        day = calendar.next_working_day(day)
-        count += day <= last
+        day += dt.timedelta(days=1)
+        count += working(day) and day <= last
     return count
 
 

@@ -73,26 +73,17 @@ def _entry(event: Event) -> Entry:
 
 # Written once (portal/prepared.py); a history "as at" the end of time is the whole of it
 _FOREVER = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
-_RECORDS = Prepared(
-    lambda: (
-        StageRecord.select()
-        .where(
-            (StageRecord.escalation == Slot("case_id"))
-            & (StageRecord.started_at <= Slot("as_at", StageRecord.started_at))
-        )
-        .order_by(StageRecord.stage_index)
+
+
+def _stages_reached():
+    return (StageRecord.escalation == Slot("case_id")) & (
+        StageRecord.started_at <= Slot("as_at", StageRecord.started_at)
     )
-)
+
+
+_RECORDS = Prepared(lambda: StageRecord.select().where(_stages_reached()).order_by(StageRecord.stage_index))
 _PARTIES = Prepared(
-    lambda: (
-        StageParty.select(StageParty)
-        .join(StageRecord)
-        .where(
-            (StageRecord.escalation == Slot("case_id"))
-            & (StageRecord.started_at <= Slot("as_at", StageRecord.started_at))
-        )
-        .order_by(StageParty.id)
-    )
+    lambda: StageParty.select(StageParty).join(StageRecord).where(_stages_reached()).order_by(StageParty.id)
 )
 _ENTRIES = Prepared(
     lambda: (

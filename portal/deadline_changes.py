@@ -22,7 +22,16 @@ from portal.prepared import Prepared, Slot
 from portal.procedure import Procedure
 from portal.routing import Recipient, business_managers, resolve_parties
 from portal.workdays import format_london, london, to_utc
-from portal.workflow import MAX_TEXT, WorkflowError, _event, _now, _require, _save_transition, next_alert_at
+from portal.workflow import (
+    MAX_TEXT,
+    WorkflowError,
+    _event,
+    _now,
+    _require,
+    _save_transition,
+    next_alert_at,
+    running_pause,
+)
 
 
 class DateRefused(WorkflowError):
@@ -62,14 +71,6 @@ _STAGE = Prepared(
         (StageRecord.escalation == Slot("case_id")) & (StageRecord.stage_index == Slot("stage_index"))
     )
 )
-_RUNNING_PAUSE = Prepared(
-    lambda: DeadlineChange.select().where(
-        (DeadlineChange.escalation == Slot("case_id"))
-        & (DeadlineChange.stage_index == Slot("stage_index"))
-        & (DeadlineChange.kind == "pause")
-        & DeadlineChange.ended_at.is_null()
-    )
-)
 
 
 def changes_of(case: Escalation, stage_index: int) -> list[DeadlineChange]:
@@ -92,14 +93,10 @@ def stage_schedule(procedure: Procedure, case: Escalation, record: StageRecord) 
 
 def current_schedule(procedure: Procedure, case: Escalation) -> StageSchedule | None:
     """The open stage's schedule with its working, for the case page and these forms."""
-    record = _STAGE.first(case_id=case.id, stage_index=case.stage_index)
+    record = _record(case)
     if record is None or case.status != "open":
         return None
     return stage_schedule(procedure, case, record)
-
-
-def running_pause(case: Escalation) -> DeadlineChange | None:
-    return _RUNNING_PAUSE.first(case_id=case.id, stage_index=case.stage_index)
 
 
 def paused_working_days_of(procedure: Procedure, case: Escalation) -> int:
@@ -118,8 +115,9 @@ def _reason(reason: str) -> str:
     return text
 
 
-def _record(case: Escalation) -> StageRecord:
-    return StageRecord.get((StageRecord.escalation == case) & (StageRecord.stage_index == case.stage_index))
+def _record(case: Escalation) -> StageRecord | None:
+    """The current stage's record (an open case always has one)."""
+    return _STAGE.first(case_id=case.id, stage_index=case.stage_index)
 
 
 def agree_earlier(

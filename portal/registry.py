@@ -14,18 +14,9 @@ import threading
 from peewee import JOIN, fn
 
 from portal.models import Escalation, ProcedureVersion, utcnow
-from portal.prepared import Prepared, Slot
 from portal.procedure import Procedure, ProcedureError, load_all_procedures, procedure_from_text
 
 log = logging.getLogger(__name__)
-# Each version's digest, on every page that shows a case (portal/prepared.py)
-_DIGEST = Prepared(
-    lambda: (
-        ProcedureVersion.select(ProcedureVersion.id, ProcedureVersion.digest)
-        .where(ProcedureVersion.id == Slot("version_id"))
-        .tuples()
-    )
-)
 
 
 class ProcedureUnavailable(LookupError):
@@ -75,14 +66,11 @@ class Registry:
     def of_versions(self, version_ids: set[int]) -> dict[int, Procedure]:
         """Several versions in one query (a list of cases); a text already parsed is not parsed again, and one
         that no longer parses is left out (and logged)."""
-        if len(version_ids) == 1:  # a case page, or a list whose cases all follow one version: nearly always
-            rows = dict(_DIGEST.run(version_id=next(iter(version_ids))))
-        else:
-            rows = dict(
-                ProcedureVersion.select(ProcedureVersion.id, ProcedureVersion.digest)
-                .where(ProcedureVersion.id.in_(list(version_ids)))
-                .tuples()
-            )
+        rows = dict(
+            ProcedureVersion.select(ProcedureVersion.id, ProcedureVersion.digest)
+            .where(ProcedureVersion.id.in_(list(version_ids)))
+            .tuples()
+        )
         missing = set(rows.values()) - set(self._versions)
         if missing:
             for version in ProcedureVersion.select().where(ProcedureVersion.digest.in_(list(missing))):

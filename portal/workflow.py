@@ -39,6 +39,7 @@ from portal.models import (
     utcnow,
 )
 from portal.name_search import name_keys
+from portal.prepared import Prepared, Slot
 from portal.procedure import SPECIFIC_CIRCUMSTANCES, Procedure, Stage
 from portal.registry import version_for
 from portal.routing import Recipient, business_managers, resolve_parties
@@ -306,14 +307,24 @@ def _end_stage(escalation: Escalation, ending: str, statement: str, now: dt.date
     ).execute()
     # A pause still running ends with its stage: the clock it stopped is gone, and the report must not count paused
     # days after the stage ended (its restart reminder is cancelled above)
-    for running in DeadlineChange.select().where(
-        (DeadlineChange.escalation == escalation)
-        & (DeadlineChange.stage_index == escalation.stage_index)
-        & (DeadlineChange.kind == "pause")
-        & DeadlineChange.ended_at.is_null()
-    ):
+    if (running := running_pause(escalation)) is not None:
         running.ended_at = min(now, running.until)
         running.save()
+
+
+# The stage's pause not yet ended (one at a time), read on every case page: SQL written once (portal/prepared.py)
+_RUNNING_PAUSE = Prepared(
+    lambda: DeadlineChange.select().where(
+        (DeadlineChange.escalation == Slot("case_id"))
+        & (DeadlineChange.stage_index == Slot("stage_index"))
+        & (DeadlineChange.kind == "pause")
+        & DeadlineChange.ended_at.is_null()
+    )
+)
+
+
+def running_pause(case: Escalation) -> DeadlineChange | None:
+    return _RUNNING_PAUSE.first(case_id=case.id, stage_index=case.stage_index)
 
 
 def _documents(

@@ -7,7 +7,9 @@ Seeds with bulk inserts (cases, stages, parties, events, views and documents in 
 and one case with 30 events and 200 views), serves the portal with gunicorn (2 sync workers, as `flask serve`
 does) next to a bare Flask "hello" served the same way, signs in as the Business Manager through the sign-in form,
 then measures each page with `wrk -t2 -c16 --latency`, alternating pages round by round, and prints req/s, p99 and
-the ratio to the start page (the accessibility statement: the same layout, no query). SQLite, then PostgreSQL in a
+the ratio to the start page (the accessibility statement: the same layout, no query). Each signed-in page is
+measured twice: as served (a reload while nothing changed is served again: portal/page_reuse.py), and from a
+second portal on the same database with PAGE_REUSE_SECONDS=0, rendered every time. SQLite, then PostgreSQL in a
 database it creates next to ADMIN_URL's and drops afterwards. Installs nothing: it needs `wrk` on the PATH.
 Figures go in bench/RESULTS.md, taken on a quiet machine.
 """
@@ -258,21 +260,26 @@ def deep_page(base: str, cookie: str, pages: int) -> str | None:
     return path
 
 
-def targets(base: str, hello: str, cookie: str, heavy: str) -> list[tuple[str, str, str]]:
-    """(name, URL, cookie) of each page to measure; the inbox's are skipped, saying so, while it is not there."""
+def targets(base: str, plain: str, hello: str, cookie: str, heavy: str) -> list[tuple[str, str, str]]:
+    """(name, URL, cookie) of each page to measure; the inbox's are skipped, saying so, while it is not there. Each
+    signed-in page twice: as served again while nothing changed (`base`), and rendered every time (`plain`, the
+    same portal with PAGE_REUSE_SECONDS=0)."""
     found = [("Flask hello (ceiling)", hello + "/", ""), ("start page (no query)", base + "/accessibility", "")]
+    pages = []
     code, _ = fetch(base + INBOX, cookie)
     if code == 404:
         print(f"  {INBOX} answers 404: the inbox pages are skipped (adjust INBOX* at the top of bench/pages.py)")
     else:
-        found.append(("inbox, first page", base + INBOX, cookie))
+        pages.append(("inbox, first page", INBOX))
         deep = deep_page(base, cookie, INBOX_DEEP_PAGES)
         if deep:
-            found.append((f"inbox, page {INBOX_DEEP_PAGES + 1}", base + deep, cookie))
+            pages.append((f"inbox, page {INBOX_DEEP_PAGES + 1}", deep))
         else:
             print(f'  no rel="next" link to follow {INBOX_DEEP_PAGES} pages into {INBOX}: the deep page is skipped')
-        found.append(("inbox, two filters and a search", base + INBOX_FILTERED, cookie))
-    found.append((f"case page ({HEAVY_EVENTS} events, {HEAVY_VIEWS} views)", f"{base}/cases/{heavy}", cookie))
+        pages.append(("inbox, two filters and a search", INBOX_FILTERED))
+    pages.append((f"case page ({HEAVY_EVENTS} events, {HEAVY_VIEWS} views)", f"/cases/{heavy}"))
+    found += [(name, base + path, cookie) for name, path in pages]
+    found += [(f"{name}, rendered every time", plain + path, cookie) for name, path in pages]
     for name, url, with_cookie in found:
         code, _ = fetch(url, with_cookie)
         if code != 200:
@@ -314,10 +321,12 @@ def measure(label: str, url: str, cases: int, seconds: int, rounds: int, binary:
     try:
         portal, base = serve("wsgi:app", env, folder / "gunicorn.log")
         servers.append(portal)
+        plain, plain_base = serve("wsgi:app", env | {"PAGE_REUSE_SECONDS": "0"}, folder / "gunicorn.log")
+        servers.append(plain)
         hello, hello_base = serve("bench.hello:app", env, folder / "gunicorn.log")
         servers.append(hello)
-        cookie = sign_in(base)
-        pages = targets(base, hello_base, cookie, heavy)
+        cookie = sign_in(base)  # sessions are in the database: the same cookie signs in to both portals
+        pages = targets(base, plain_base, hello_base, cookie, heavy)
         results: dict[str, list[dict]] = {name: [] for name, _, _ in pages}
         for _ in range(rounds):  # alternating: each page once a round, so a busy moment spreads over all of them
             for name, page_url, with_cookie in pages:

@@ -95,6 +95,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
 
     from portal.auth import init_auth
+    from portal.page_reuse import init_page_reuse
     from portal.security import init_security
     from portal.service_status import init_service_status
     from portal.sso import init_sso
@@ -107,6 +108,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_throttle(app)
     init_sso(app)
     init_service_status(app)
+    init_page_reuse(app)
     errors.init_errors(app)
 
     @app.before_request

@@ -88,6 +88,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "OIDC_CLIENT_SECRET": env("OIDC_CLIENT_SECRET", ""),
         "OIDC_NAME": env("OIDC_NAME", "your council account"),
         "TRUSTED_PROXIES": env("TRUSTED_PROXIES", ""),  # portal/proxy.py: a hop count or the proxies' addresses
+        # How long a rendered inbox or case page may be served again to the same person while no data changed
+        # (portal/page_reuse.py); 0 renders every request.
+        "PAGE_REUSE_SECONDS": int(env("PAGE_REUSE_SECONDS", "30")),
         "RETENTION_YEARS": int(env("RETENTION_YEARS", "6")),  # after closure; a procedure file's retention_years wins
     }
     config.update(overrides)

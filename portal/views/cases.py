@@ -28,6 +28,7 @@ from portal.history import stage_history
 from portal.inbox import mark_case_read, mark_read
 from portal.mail import told
 from portal.models import Agency, Document, Escalation, Event, JointRaiser, Learning, ProcedureVersion, User, utcnow
+from portal.page_reuse import served_again
 from portal.pagination import InvalidCursor, Order, paginate
 from portal.prepared import Prepared, Slot
 from portal.registry import ProcedureUnavailable, registry
@@ -121,6 +122,11 @@ def _load(reference: str) -> Escalation:
 def case(reference: str):
     case = _load(reference)
     record_view(case, Actor.of(current_user._get_current_object()))
+    return served_again(lambda: _case_page(case))
+
+
+def _case_page(case: Escalation) -> str:
+    """The page itself; with the Business Manager's marks, which a page served again has already written."""
     lessons = list(_LESSONS.run(case_id=case.id))
     if current_user.role == "business_manager":
         mark_case_read(current_user, case, lessons)

@@ -12,6 +12,7 @@ from forms.raise_escalation import CATEGORIES
 from portal import inbox
 from portal.auth import role_required
 from portal.models import Agency, Document, Escalation, InboxMark, Learning, utcnow
+from portal.page_reuse import served_again
 from portal.pagination import InvalidCursor, Page
 from portal.prepared import Prepared
 from portal.registry import registry
@@ -103,6 +104,10 @@ def _read_page(read) -> tuple[Page, bool]:
 @bp.get("/")
 @business_manager_only
 def cases():
+    return served_again(_cases)
+
+
+def _cases():
     form = _filter_form()
     valid = not request.args or form.validate()
     now = utcnow()
@@ -136,6 +141,10 @@ def cases():
 @bp.get("/documents")
 @business_manager_only
 def documents():
+    return served_again(_documents)
+
+
+def _documents():
     page, bad_cursor = _read_page(lambda cursor: inbox.documents_page(current_user, cursor))
     rows = [{"document": d, "name": document_name(d.kind), "state": inbox.state(d, d.created_at)} for d in page.rows]
     return render_template(
@@ -151,6 +160,10 @@ def documents():
 @bp.get("/learning")
 @business_manager_only
 def learning():
+    return served_again(_learning)
+
+
+def _learning():
     form = LearningFilterForm(formdata=request.args if request.args else None)
     valid = not request.args or form.validate()
     show = tuple(form.show.data or ()) if valid else ()

@@ -1,10 +1,12 @@
-"""A value that changes whenever anything a page shows changes in the database: the key under which a rendered
+"""A value that changes whenever anything a page shows changes in this database: the key under which a rendered
 page may be served again (portal/page_reuse.py; docs/performance.md, "Serving a page again").
 
-PostgreSQL: the current snapshot. Two statements that see the same snapshot see the same committed rows, so it
-moves with every committed write, needs no trigger and takes no lock.
-SQLite: one counter row, raised by a trigger on every insert, update and delete of every table but UNWATCHED,
-inside the writing transaction (SQLite has one writer at a time, so the row is never a point of contention).
+One row, `data_version`, moved by a trigger on every insert, update and delete of every table but UNWATCHED, in
+the writing transaction, so the new value commits with the change or not at all:
+- SQLite adds one to it (one writer at a time: the row is never contended);
+- PostgreSQL sets it to the writing transaction's id, at commit (a deferred constraint trigger): the row is
+  locked only while its transaction commits, when it waits on nothing else, so it cannot take part in a deadlock,
+  and a transaction that changes many rows moves it once.
 
 Read it before the page's own rows: a write committed in between makes the page newer than its key, never older,
 and the next request sees the new value."""
@@ -15,24 +17,64 @@ from portal.db import database, is_postgres
 
 TABLE = "data_version"
 # Written on requests and by the sweep, shown on no page that is served again: a signed-in session's last use,
-# the sign-in throttle's counts and the sweep's heartbeat (its red banner follows the clock: REUSE_SECONDS).
+# the sign-in throttle's counts and the sweep's heartbeat (its red banner follows the clock: PAGE_REUSE_SECONDS).
 UNWATCHED = frozenset({"user_session", "throttle_count", "heartbeat"})
 OPERATIONS = ("insert", "update", "delete")
-_SQLITE_READ = f"SELECT version FROM {TABLE}"  # noqa: S608 (a constant)
+_READ = f"SELECT version FROM {TABLE}"  # noqa: S608 (a constant)
+_POSTGRES_FUNCTION = """
+CREATE OR REPLACE FUNCTION data_version_move() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE data_version SET version = txid_current() WHERE version <> txid_current();
+    RETURN NULL;
+END $$"""
+
+
+def create_version(db) -> None:
+    db.execute_sql(f"CREATE TABLE {TABLE} (version BIGINT NOT NULL)")
+    db.execute_sql(f"INSERT INTO {TABLE} (version) VALUES (0)")  # noqa: S608 (a constant)
+    if is_postgres():
+        db.execute_sql(_POSTGRES_FUNCTION)
 
 
 def watch_table(db, table: str) -> None:
-    """The SQLite triggers that raise the counter on every change to `table` (a migration adding a table calls
-    this for it; tests/unit/test_data_version.py fails for a table left out)."""
+    """The triggers that move the version on every change to `table` (a migration adding a table calls this for
+    it; tests/unit/test_data_version.py fails for a table left out)."""
     if is_postgres():
+        db.execute_sql(
+            f'CREATE CONSTRAINT TRIGGER "{TABLE}_{table}" AFTER INSERT OR UPDATE OR DELETE ON "{table}" '
+            f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {TABLE}_move()"
+        )
         return
     for operation in OPERATIONS:
         name, event = f"{TABLE}_{table}_{operation}", operation.upper()
-        raise_it = f"UPDATE {TABLE} SET version = version + 1"  # noqa: S608 (names from the schema)
-        db.execute_sql(f'CREATE TRIGGER IF NOT EXISTS "{name}" AFTER {event} ON "{table}" BEGIN {raise_it}; END')
+        move = f"UPDATE {TABLE} SET version = version + 1"  # noqa: S608 (names from the schema)
+        db.execute_sql(f'CREATE TRIGGER IF NOT EXISTS "{name}" AFTER {event} ON "{table}" BEGIN {move}; END')
+
+
+def unwatch_table(db, table: str) -> None:
+    if is_postgres():
+        db.execute_sql(f'DROP TRIGGER IF EXISTS "{TABLE}_{table}" ON "{table}"')
+        return
+    for operation in OPERATIONS:
+        db.execute_sql(f'DROP TRIGGER IF EXISTS "{TABLE}_{table}_{operation}"')
+
+
+def watched_tables() -> set[str]:
+    """The tables with the version's triggers, as the database lists them."""
+    if is_postgres():
+        rows = database.execute_sql(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname = %s || c.relname",
+            (f"{TABLE}_",),
+        )
+        return {name for (name,) in rows}
+    names = {name for (name,) in database.execute_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    return {
+        name.removeprefix(f"{TABLE}_").removesuffix("_insert")
+        for name in names
+        if name.endswith("_insert")
+        and all(name.removesuffix("_insert") + f"_{operation}" in names for operation in OPERATIONS)
+    }
 
 
 def data_version() -> str:
-    if is_postgres():
-        return database.execute_sql("SELECT pg_current_snapshot()::text").fetchone()[0]
-    return str(database.execute_sql(_SQLITE_READ).fetchone()[0])
+    return str(database.execute_sql(_READ).fetchone()[0])

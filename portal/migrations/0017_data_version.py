@@ -1,25 +1,25 @@
-"""The counter a served-again page is keyed on (portal/data_version.py): on SQLite, one row raised by a trigger
-on every table but the few written on every request; PostgreSQL keys on its snapshot and needs neither."""
+"""The version a served-again page is keyed on (portal/data_version.py): one row, moved by a trigger on every
+table but the few written on every request."""
 
-from portal.data_version import OPERATIONS, TABLE, UNWATCHED, is_postgres, watch_table
+from portal.data_version import TABLE, UNWATCHED, create_version, is_postgres, unwatch_table, watch_table
 
 MIGRATIONS_TABLE = "schema_migration"  # the runner's own (playhouse.migrations.Runner)
 
 
+def _watched(db) -> list[str]:
+    ours = {table for table in db.get_tables() if not table.startswith("sqlite_")}  # not SQLite's statistics
+    return sorted(ours - UNWATCHED - {TABLE, MIGRATIONS_TABLE})
+
+
 def up(migrator, db):
-    if is_postgres():
-        return
-    db.execute_sql(f"CREATE TABLE {TABLE} (version INTEGER NOT NULL)")
-    db.execute_sql(f"INSERT INTO {TABLE} (version) VALUES (0)")
-    ours = {table for table in db.get_tables() if not table.startswith("sqlite_")}  # not SQLite's own statistics
-    for table in sorted(ours - UNWATCHED - {TABLE, MIGRATIONS_TABLE}):
+    create_version(db)
+    for table in _watched(db):
         watch_table(db, table)
 
 
 def down(migrator, db):
-    if is_postgres():
-        return
-    for table in db.get_tables():
-        for operation in OPERATIONS:
-            db.execute_sql(f'DROP TRIGGER IF EXISTS "{TABLE}_{table}_{operation}"')
+    for table in _watched(db):
+        unwatch_table(db, table)
     db.execute_sql(f"DROP TABLE {TABLE}")
+    if is_postgres():
+        db.execute_sql(f"DROP FUNCTION {TABLE}_move()")

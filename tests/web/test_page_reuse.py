@@ -14,7 +14,7 @@ from tests import factories
 from tests.query_counter import count_queries
 from tests.web.conftest import NONCE, START, sign_in
 
-pytestmark = pytest.mark.both_engines  # the data version is a trigger's counter on SQLite, the snapshot on PostgreSQL
+pytestmark = pytest.mark.both_engines  # the data version's triggers differ by engine
 
 
 @pytest.fixture

@@ -200,6 +200,7 @@ def run(label: str, url: str, cases: int, runs: int, folder: str) -> None:
             "INSTANCE_PATH": folder,
             "PROCEDURE": PROCEDURE,
             "SECOND_FACTOR_ROLES": (),  # the inbox is measured, not the sign-in
+            "PAGE_REUSE_SECONDS": 0,  # each request's own work: a reload served again is bench/pages.py's
         }
     )
     client = app.test_client()

@@ -3,7 +3,7 @@ own marks. Every route is the Business Manager's alone; anyone else gets 404, as
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -11,6 +11,7 @@ from forms.inbox import SHOW, SORTS, InboxFilterForm, LearningFilterForm, Review
 from forms.raise_escalation import CATEGORIES
 from portal import inbox
 from portal.auth import role_required
+from portal.data_version import data_version
 from portal.models import Agency, Document, Escalation, InboxMark, Learning, utcnow
 from portal.page_reuse import served_again
 from portal.pagination import InvalidCursor, Page
@@ -246,9 +247,16 @@ def _is_inbox_url(url: str | None) -> bool:
 
 
 def new_counts() -> dict[str, int]:
-    """This request's new counts, counted once for the navigation and the page."""
+    """This request's new counts, counted once for the navigation and the page, and counted again only once the
+    data version has moved: they follow the data alone, and with every case opened the count reads them all
+    (docs/inbox.md, "New counts")."""
     if "inbox_new_counts" not in g:
-        g.inbox_new_counts = inbox.new_counts(current_user)
+        known: dict[int, tuple[str, dict]] = current_app.extensions.setdefault("inbox_new_counts", {})
+        version = data_version()  # before the counts, as a served-again page's key is read before its rows
+        counted = known.get(current_user.id)
+        if counted is None or counted[0] != version:
+            counted = known[current_user.id] = (version, inbox.new_counts(current_user))
+        g.inbox_new_counts = counted[1]
     return g.inbox_new_counts
 
 

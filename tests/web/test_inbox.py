@@ -427,3 +427,21 @@ def test_the_learning_list_runs_the_same_queries_for_5_items_as_for_60(app, mana
     for n in range(5, 60):
         add_learning(app, cases[n % 3], NOW - dt.timedelta(minutes=n), points=f"Point {n}")
     assert queries() == few, few
+
+
+def test_the_new_counts_are_counted_again_only_once_something_has_changed(app, manager, people):
+    """They follow the data alone: a page with nothing changed since the last count reuses it."""
+
+    def counted() -> tuple[bool, str]:
+        with count_queries() as log:
+            page = manager.get("/cases/").get_data(as_text=True)
+        counting = any("COUNT" in statement and "inbox_mark" in statement for statement in log.statements)
+        return counting, re.search(r"(\d+) new", page).group(1)
+
+    raise_case(app, people)
+    counting, new = counted()
+    assert counting and int(new) > 0
+    assert counted() == (False, new)
+    raise_case(app, people)
+    counting, newer = counted()
+    assert counting and int(newer) > int(new)

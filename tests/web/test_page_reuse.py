@@ -26,6 +26,11 @@ def manager(clock, client, people):
     return client
 
 
+# Statements of a reload served again: the session with its user, the data version, and on PostgreSQL the pool's
+# check of the connection it hands out (SELECT 1).
+SERVED_AGAIN = 3
+
+
 def raise_case(app, people, at=START, **details) -> str:
     with app.app_context():
         return factories.escalation(people["raiser"], people["theirs"], at, **details).reference
@@ -50,8 +55,7 @@ def test_a_reload_is_served_again_without_the_pages_own_queries(app, manager, pe
 
     assert listed(again) == listed(first) and listed(first)
     assert served < rendered
-    # what the page's own queries read is not read again: the session, the data version and nothing else
-    assert served <= 3
+    assert served <= SERVED_AGAIN
 
 
 def test_a_change_shows_on_the_very_next_load(app, manager, people):
@@ -144,6 +148,6 @@ def test_a_page_showing_a_message_is_not_kept(app, manager, people):
 def test_with_reuse_off_every_load_is_rendered(app, manager, people):
     raise_case(app, people)
     app.extensions.pop("page_reuse")
-    _, rendered = load(manager, "/inbox/")
+    load(manager, "/inbox/")
     _, again = load(manager, "/inbox/")
-    assert again == rendered
+    assert again > SERVED_AGAIN  # the page's own queries ran again

@@ -86,7 +86,12 @@ DASHBOARD_ORDER = Order(
 @signed_in
 def dashboard():
     now = utcnow()
-    query = visible_cases(current_user).select_extend(DASHBOARD_ORDER.keys[0][1].alias("closed_rank"))
+    counterpart = Agency.alias()  # each row names it: in the page's query, not loaded row by row
+    query = (
+        visible_cases(current_user)
+        .select_extend(DASHBOARD_ORDER.keys[0][1].alias("closed_rank"), counterpart)
+        .join_from(Escalation, counterpart, JOIN.LEFT_OUTER, on=Escalation.counterpart_agency)
+    )
     try:
         page, bad_cursor = paginate(query, DASHBOARD_ORDER, request.args.get("cursor") or None), False
     except InvalidCursor:

@@ -33,6 +33,7 @@ def many_cases(people, count: int, open_count: int) -> None:
                     "procedure_id": "three-stage",
                     "child_name": f"Child {n}",
                     "raiser": people["raiser"].id,
+                    "counterpart_agency": people["theirs"].id,  # named on each row: not loaded row by row
                     "status": "open" if n <= open_count else "closed",
                     "stage_started_at": START,
                     "due_at": START + dt.timedelta(hours=n % 7),

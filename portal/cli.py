@@ -19,6 +19,7 @@ from peewee import JOIN, PeeweeException
 
 from portal import accounts
 from portal.config import ROOT
+from portal.data_version import watch_every_table
 from portal.db import database
 from portal.deadlines import timeline
 from portal.demo import seed_demo
@@ -55,7 +56,9 @@ def migration_runner():
 def upgrade_database() -> list[str]:
     """Apply every pending migration, in order; a deployed database is upgraded in place, never dropped."""
     with database.connection_context():
-        return migration_runner().up()
+        applied = migration_runner().up()
+        watch_every_table(database.obj)  # portal/data_version.py
+        return applied
 
 
 @db_cli.command("upgrade")

@@ -1,9 +1,9 @@
 """A page rendered for one person is served to them again, as it was, while nothing it shows has changed: the
-same address, the same sign-in, the same data version (portal/data_version.py), for at most REUSE_SECONDS.
+same address, the same sign-in, the same data version (portal/data_version.py), for at most PAGE_REUSE_SECONDS.
 
 Reloading the inbox or a busy case page then costs the access checks and the audit writes, not the queries and
 the rendering (docs/performance.md, "Serving a page again"). What follows the clock alone (an "Overdue" tag, the
-sweep's late banner) is at most REUSE_SECONDS behind. Each response gets a fresh CSP nonce."""
+sweep's late banner) is at most PAGE_REUSE_SECONDS behind. Each response gets a fresh CSP nonce."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 from flask_login import current_user
 
 from portal.data_version import data_version
@@ -56,14 +56,27 @@ class PageStore:
         self._bytes -= len(self._pages.pop(key)[1])
 
 
+# The routes whose pages may be served again: the version is read as their request starts (_version_first).
+ENDPOINTS = frozenset({"inbox.cases", "inbox.documents", "inbox.learning", "cases.case"})
+
+
+def _version_first() -> None:
+    """Before anything the page shows is read, the signed-in user included: a change committed after this makes
+    the page newer than its key, never older. Read later, a page drawn from a case read before a change could be
+    kept under the version after it."""
+    if request.endpoint in ENDPOINTS and request.method == "GET":
+        g.page_version = data_version()
+
+
 def served_again(render: Callable[[], str | tuple[str, int]]) -> str | tuple[str, int]:
-    """`render()`'s page, or the one it gave this person at this address while nothing has changed since. Call it
-    after the route's access checks and audit writes: only the rendering is skipped. A page answered with a status
-    of its own (a 400 for bad filters) is not kept."""
+    """`render()`'s page, or the one it gave this person in this session at this address while nothing has changed
+    since. Call it after the route's access checks and audit writes: only the rendering is skipped. A page answered
+    with a status of its own (a 400 for bad filters) is not kept."""
     store: PageStore | None = current_app.extensions.get("page_reuse")
-    if store is None or "_flashes" in session:
+    secret, version = session.get("csrf_token"), g.get("page_version")
+    if store is None or secret is None or version is None or "_flashes" in session:
         return render()
-    key = (request.full_path, current_user.get_id(), session.get("csrf_token"), data_version())
+    key = (request.full_path, current_user.get_id(), secret, version)
     now = utcnow()
     found = store.get(key, now)
     if found is not None:
@@ -82,3 +95,4 @@ def init_page_reuse(app) -> None:
     seconds = app.config["PAGE_REUSE_SECONDS"]
     if seconds > 0:
         app.extensions["page_reuse"] = PageStore(seconds)
+        app.before_request_funcs.setdefault(None, []).insert(0, _version_first)  # before the session's user

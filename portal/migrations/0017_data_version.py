@@ -1,24 +1,16 @@
 """The version a served-again page is keyed on (portal/data_version.py): one row, moved by a trigger on every
-table but the few written on every request."""
+table but the few written on every request. Later upgrades add the triggers to any table without them."""
 
-from portal.data_version import TABLE, UNWATCHED, create_version, is_postgres, unwatch_table, watch_table
-
-MIGRATIONS_TABLE = "schema_migration"  # the runner's own (playhouse.migrations.Runner)
-
-
-def _watched(db) -> list[str]:
-    ours = {table for table in db.get_tables() if not table.startswith("sqlite_")}  # not SQLite's statistics
-    return sorted(ours - UNWATCHED - {TABLE, MIGRATIONS_TABLE})
+from portal.data_version import TABLE, create_version, is_postgres, unwatch_table, watch_every_table, watched_tables
 
 
 def up(migrator, db):
     create_version(db)
-    for table in _watched(db):
-        watch_table(db, table)
+    watch_every_table(db)
 
 
 def down(migrator, db):
-    for table in _watched(db):
+    for table in watched_tables(db):
         unwatch_table(db, table)
     db.execute_sql(f"DROP TABLE {TABLE}")
     if is_postgres():

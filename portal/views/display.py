@@ -189,6 +189,7 @@ def deadline_is_near(procedure: Procedure, due: dt.datetime, now: dt.datetime | 
 
 
 ROW_MARK = 9_876_543_210_123_457  # stands in a URL built once for the value each row puts in its place
+PATH_SAFE = "!$&'()*+,/:;=@"  # what werkzeug's converters leave unquoted in a path (a URL path-segment string)
 
 
 def url_per_row(endpoint: str, vary: str, **fixed) -> Callable[[object], str]:
@@ -198,7 +199,7 @@ def url_per_row(endpoint: str, vary: str, **fixed) -> Callable[[object], str]:
     if len(parts) != 2:  # the mark in a fixed value too (a query string typed with it): built row by row
         return lambda value: url_for(endpoint, **fixed, **{vary: value})
     head, tail = parts
-    return lambda value: f"{head}{quote(str(value), safe='')}{tail}"
+    return lambda value: f"{head}{quote(str(value), safe=PATH_SAFE)}{tail}"
 
 
 def init_display(app: Flask) -> None:

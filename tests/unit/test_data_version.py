@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from portal.cli import upgrade_database
 from portal.data_version import UNWATCHED, data_version, watched_tables
 from portal.db import database
 from portal.models import MODELS, Agency, Heartbeat, ThrottleCount, User
@@ -78,3 +79,15 @@ def test_the_busy_bookkeeping_tables_do_not_move_it(db):
     Heartbeat.create(name="reminders", beat_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
     ThrottleCount.create(key="k" * 64, count=1, expires_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
     assert data_version() == before
+
+
+def test_a_table_added_later_is_watched_after_the_next_upgrade(db):
+    database.execute_sql("CREATE TABLE later_table (id INTEGER PRIMARY KEY, note TEXT)")
+    assert "later_table" not in watched_tables()
+    upgrade_database()
+    database.connect(reuse_if_open=True)
+    assert "later_table" in watched_tables()
+    before = data_version()
+    database.execute_sql("INSERT INTO later_table (id, note) VALUES (1, 'watched')")
+    assert data_version() != before
+    database.execute_sql("DROP TABLE later_table")

@@ -9,10 +9,11 @@ import pytest
 from bs4 import BeautifulSoup
 
 from portal.db import database
-from portal.models import Escalation, Event
+from portal.models import Escalation, Event, User
+from portal.views import cases as case_views
 from tests import factories
 from tests.query_counter import count_queries
-from tests.web.conftest import NONCE, START, sign_in
+from tests.web.conftest import NONCE, START, TOKEN, sign_in
 
 pytestmark = pytest.mark.both_engines  # the data version's triggers differ by engine
 
@@ -151,3 +152,54 @@ def test_with_reuse_off_every_load_is_rendered(app, manager, people):
     load(manager, "/inbox/")
     _, again = load(manager, "/inbox/")
     assert again > SERVED_AGAIN  # the page's own queries ran again
+
+
+def test_each_session_gets_its_own_page_with_its_own_csrf_token(app, clock, people):
+    """The same person signed in twice: a page served again to one session has a token the other would refuse."""
+    raise_case(app, people)
+    sessions = [app.test_client(), app.test_client()]
+    for client in sessions:
+        sign_in(client, people["manager"])
+        client.get("/cases/")
+        client.get("/inbox/")
+    for client in sessions:
+        token = TOKEN.search(client.get("/inbox/").get_data(as_text=True)).group(1)
+        assert client.post("/sign-out", data={"csrf_token": token}).status_code == 302
+
+
+def test_a_page_is_not_served_after_the_person_lost_the_role_it_needs(app, manager, people):
+    raise_case(app, people)
+    assert manager.get("/inbox/").status_code == 200
+    with app.app_context():
+        User.update(role="practitioner").where(User.id == people["manager"].id).execute()
+    assert manager.get("/inbox/").status_code == 404
+
+
+def test_a_message_waiting_is_shown_not_a_page_kept_without_it(app, manager, people):
+    raise_case(app, people)
+    manager.get("/inbox/")
+    manager.get("/inbox/")  # kept
+    with manager.session_transaction() as session:
+        session["_flashes"] = [("message", "Something to tell you")]
+    assert "Something to tell you" in manager.get("/inbox/").get_data(as_text=True)
+
+
+def test_a_change_committed_while_the_case_is_read_is_not_kept_under_the_newer_version(
+    app, clock, people, case, monkeypatch
+):
+    """The version is read as the request starts: a change committed after the case was read (here, while the
+    view is recorded) leaves the page drawn from the older case under the older version, so the next load draws
+    it again."""
+    client = app.test_client()
+    sign_in(client, people["raiser"])
+    client.get("/cases/")
+    record_view = case_views.record_view
+
+    def renamed_meanwhile(escalation, actor):
+        Escalation.update(child_name="Renamed Meanwhile").where(Escalation.id == escalation.id).execute()
+        return record_view(escalation, actor)
+
+    monkeypatch.setattr(case_views, "record_view", renamed_meanwhile)
+    client.get(f"/cases/{case.reference}")
+    monkeypatch.setattr(case_views, "record_view", record_view)
+    assert "Renamed Meanwhile" in client.get(f"/cases/{case.reference}").get_data(as_text=True)

@@ -11,7 +11,7 @@ from portal.views.display import ROW_MARK, url_per_row
 @pytest.mark.parametrize(
     ("endpoint", "vary", "fixed", "values"),
     [
-        ("cases.case", "reference", {}, ["ESC-2026-0001", "ESC-2026-123456"]),
+        ("cases.case", "reference", {}, ["ESC-2026-0001", "ESC-2026-123456", "A/B x@y:z", "50% & é"]),
         ("inbox.review", "item_id", {"kind": "case", "back": "/inbox/?status=open&q=Smith+J"}, [1, 2**40]),
         ("inbox.review", "item_id", {"kind": "document", "back": f"/inbox/?q={ROW_MARK}"}, [7]),  # the mark typed
     ],

@@ -61,9 +61,8 @@ ENDPOINTS = frozenset({"inbox.cases", "inbox.documents", "inbox.learning", "case
 
 
 def _version_first() -> None:
-    """Before anything the page shows is read, the signed-in user included: a change committed after this makes
-    the page newer than its key, never older. Read later, a page drawn from a case read before a change could be
-    kept under the version after it."""
+    """Before anything the page shows is read, the signed-in user included. `served_again` reads it again: only
+    when nothing has changed in between were the user and the case read at this version."""
     if request.endpoint in ENDPOINTS and request.method == "GET":
         g.page_version = data_version()
 
@@ -75,6 +74,8 @@ def served_again(render: Callable[[], str | tuple[str, int]]) -> str | tuple[str
     store: PageStore | None = current_app.extensions.get("page_reuse")
     secret, version = session.get("csrf_token"), g.get("page_version")
     if store is None or secret is None or version is None or "_flashes" in session:
+        return render()
+    if data_version() != version:  # a change since the request started (its own view record, or another's)
         return render()
     key = (request.full_path, current_user.get_id(), secret, version)
     now = utcnow()

@@ -37,8 +37,10 @@ def raise_case(app, people, at=NOW, **details):
 
 @pytest.fixture
 def manager(clock, client, people):
-    """The Business Manager signed in, at NOW (the clock frozen there), when the cases here are raised."""
+    """The Business Manager signed in, at NOW (the clock frozen there), when the cases here are raised, on the
+    dashboard where signing in lands (its page makes the session's CSRF secret, as in a browser)."""
     sign_in(client, people["manager"])
+    client.get("/cases/")
     return client
 
 

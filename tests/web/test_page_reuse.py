@@ -27,9 +27,9 @@ def manager(clock, client, people):
     return client
 
 
-# Statements of a reload served again: the session with its user, the data version, and on PostgreSQL the pool's
-# check of the connection it hands out (SELECT 1).
-SERVED_AGAIN = 3
+# Statements of a reload served again: the data version as the request starts, the session with its user, the
+# version again where the page is looked for, and on PostgreSQL the pool's check of the connection (SELECT 1).
+SERVED_AGAIN = 4
 
 
 def raise_case(app, people, at=START, **details) -> str:

@@ -136,6 +136,21 @@ def case(app, people):
 
 
 @pytest.fixture
+def manager(clock, client, people):
+    """The Business Manager signed in at START (the clock frozen there), on the dashboard where signing in lands:
+    as in a browser, its page makes the session's CSRF secret (a page that changes the session is not kept)."""
+    sign_in(client, people["manager"])
+    client.get("/cases/")
+    return client
+
+
+def raise_case(app, people, at=START, **details) -> str:
+    """A case from the raiser against their counterpart's agency; its reference."""
+    with app.app_context():
+        return factories.escalation(people["raiser"], people["theirs"], at, **details).reference
+
+
+@pytest.fixture
 def clock():
     """Frozen at START; tests move it with time-machine, never by sleeping."""
     with time_machine.travel(START, tick=False) as traveller:

@@ -13,7 +13,7 @@ from portal.models import Agency, Document, Escalation, Event, Learning
 from portal.pagination import PAGE_SIZE
 from tests import factories
 from tests.query_counter import count_queries
-from tests.web.conftest import START, sign_in, text_of_page, token
+from tests.web.conftest import START, raise_case, sign_in, text_of_page, token
 
 pytestmark = pytest.mark.both_engines  # filters, LIKE on keys, row-value comparisons and NULLs differ by engine
 
@@ -28,20 +28,6 @@ def references(response) -> list[str]:
 def link(response, rel: str) -> str | None:
     found = BeautifulSoup(response.get_data(as_text=True), "html.parser").select_one(f'a[rel="{rel}"]')
     return found["href"] if found else None
-
-
-def raise_case(app, people, at=NOW, **details):
-    with app.app_context():
-        return factories.escalation(people["raiser"], people["theirs"], at, **details).reference
-
-
-@pytest.fixture
-def manager(clock, client, people):
-    """The Business Manager signed in, at NOW (the clock frozen there), when the cases here are raised, on the
-    dashboard where signing in lands (its page makes the session's CSRF secret, as in a browser)."""
-    sign_in(client, people["manager"])
-    client.get("/cases/")
-    return client
 
 
 def add_learning(app, reference: str, at=NOW, **values) -> int:

@@ -13,28 +13,14 @@ from portal.models import Escalation, Event, User
 from portal.views import cases as case_views
 from tests import factories
 from tests.query_counter import count_queries
-from tests.web.conftest import NONCE, START, TOKEN, sign_in
+from tests.web.conftest import NONCE, START, TOKEN, raise_case, sign_in
 
 pytestmark = pytest.mark.both_engines  # the data version's triggers differ by engine
-
-
-@pytest.fixture
-def manager(clock, client, people):
-    """Signed in, and on the dashboard, as a browser lands after signing in (its first page makes the session's
-    CSRF token: a page that changes the session is not kept)."""
-    sign_in(client, people["manager"])
-    client.get("/cases/")
-    return client
 
 
 # Statements of a reload served again: the data version as the request starts, the session with its user, the
 # version again where the page is looked for, and on PostgreSQL the pool's check of the connection (SELECT 1).
 SERVED_AGAIN = 4
-
-
-def raise_case(app, people, at=START, **details) -> str:
-    with app.app_context():
-        return factories.escalation(people["raiser"], people["theirs"], at, **details).reference
 
 
 def load(client, url: str):
